@@ -1,0 +1,2 @@
+-- HAPI FHIR keeps its data in its own database next to pumpcheck's.
+CREATE DATABASE hapi OWNER pumpcheck;

@@ -1,0 +1,207 @@
+// The path every order hook takes: recognise in-scope orders → gather the record → evaluate each order → cards and
+// coverage-information → remember the assertion. Shared by order-sign and order-select; they differ only in which
+// orders they look at and how loudly the cards speak (decided in cards/).
+import { randomUUID } from 'node:crypto';
+import type { Bundle } from 'fhir/r4';
+import { buildHookResponse } from '../cards/build.js';
+import type { CdsResponse, HookName, OrderContext } from '../src/cds/types.js';
+import type { Config, CrdVersion } from '../src/config.js';
+import { gatherRecord } from '../src/fhir/gather.js';
+import type { PrefetchTemplate } from '../src/fhir/prefetch.js';
+import { badRequest } from '../src/http/errors.js';
+import { determine } from '../src/policy/engine.js';
+import type { PolicySet } from '../src/policy/loader.js';
+import { type OrderCatalogue, recogniseOrders } from '../src/policy/orders.js';
+import type { Determination, InfusionOrder } from '../src/policy/types.js';
+import { patientHash } from '../src/store/hash.js';
+import type { AssertionSink } from '../src/store/types.js';
+import type { HookCall } from './types.js';
+
+export interface PipelineDeps {
+  config: Config;
+  policySet: PolicySet;
+  catalogue: OrderCatalogue;
+  prefetchTemplates: PrefetchTemplate[];
+  assertionSink: AssertionSink;
+  /** Injected in tests; defaults to global fetch. */
+  fetch?: typeof fetch;
+  newUuid?: () => string;
+  /** Observers (metrics); must not throw. */
+  onDeterminations?: (serviceId: string, determinations: Determination[]) => void;
+}
+
+/** The CRD configuration a client may send in `extension['davinci-crd.configuration']` (dev-14..17). */
+export interface HookConfiguration {
+  coverageInfo: boolean;
+  guideline: boolean;
+  maxCards: number;
+}
+
+export const CONFIGURATION_OPTIONS = [
+  {
+    code: 'coverage-info',
+    type: 'boolean',
+    name: 'Coverage information',
+    description: 'Check pump orders against payer coverage criteria: decisive cards and the coverage-information system action.',
+    default: true,
+  },
+  {
+    code: 'guideline',
+    type: 'boolean',
+    name: 'Policy references',
+    description: 'Show a reference card linking the NCD/LCD/policy article and the documentation questionnaire.',
+    default: true,
+  },
+  {
+    code: 'max-cards',
+    type: 'integer',
+    name: 'Maximum cards',
+    description: 'Maximum number of cards returned; the most important are kept.',
+    default: 10,
+  },
+] as const;
+
+/** Unknown options and options of the wrong type are ignored (dev-17, dev-6), never an error. */
+export function readConfiguration(extension: Record<string, unknown> | undefined): HookConfiguration {
+  const raw = extension?.['davinci-crd.configuration'];
+  const cfg = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  const bool = (v: unknown, d: boolean) => (typeof v === 'boolean' ? v : d);
+  const maxCards = cfg['max-cards'];
+  return {
+    coverageInfo: bool(cfg['coverage-info'], true),
+    guideline: bool(cfg['guideline'], true),
+    maxCards: typeof maxCards === 'number' && Number.isInteger(maxCards) && maxCards >= 0 ? maxCards : 10,
+  };
+}
+
+/** CRD version for this response: the client's `davinci-crd.requestedVersion` if we speak it, else the default. */
+export function responseCrdVersion(extension: Record<string, unknown> | undefined, fallback: CrdVersion): CrdVersion {
+  const requested = extension?.['davinci-crd.requestedVersion'];
+  if (requested === '2.2' || requested === '2.1') return '2.2';
+  if (requested === '2.0' || requested === '2.0.1') return '2.0.1';
+  return fallback;
+}
+
+/** order-select: each selection must name an entry of draftOrders (hook library). */
+function checkSelections(context: OrderContext): void {
+  const refs = new Set((context.draftOrders.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`));
+  (context.selections ?? []).forEach((sel, i) => {
+    if (!refs.has(sel)) throw badRequest(`selections[${i}] "${sel}" does not name an entry of draftOrders`, [`context.selections[${i}]`]);
+  });
+}
+
+export async function runOrderHook(hook: HookName, serviceId: string, call: HookCall, deps: PipelineDeps): Promise<CdsResponse> {
+  const { request, logger, requestTime } = call;
+  const context = request.context as unknown as OrderContext;
+  if (hook === 'order-select') checkSelections(context);
+
+  const bundle = context.draftOrders as Bundle;
+  const orders = recogniseOrders(bundle, deps.catalogue, hook === 'order-select' ? context.selections : undefined);
+  const inScope = orders.filter((o) => o.selected);
+  logger.info(
+    {
+      draftOrders: bundle.entry?.length ?? 0,
+      pumpOrders: orders.filter((o) => o.role === 'pump').length,
+      inScopeOrders: inScope.length,
+    },
+    'orders recognised',
+  );
+  if (inScope.length === 0) return { cards: [] };
+
+  const gathered = await gatherRecord({
+    request,
+    patientId: context.patientId,
+    templates: deps.prefetchTemplates,
+    fhir: deps.config.fhir,
+    logger,
+    fetch: deps.fetch,
+    requestTime: requestTime.getTime(),
+  });
+  logger.info(
+    { sources: gathered.sources, gaps: gathered.gaps.map((g) => g.key), resources: gathered.record.size, fetchMs: gathered.fetchMs },
+    'record gathered',
+  );
+
+  const determinations = inScope.flatMap((order) => evaluateOrder(order, gathered.record, deps.policySet, requestTime, logger));
+  deps.onDeterminations?.(serviceId, determinations);
+
+  const newUuid = deps.newUuid ?? randomUUID;
+  const configuration = readConfiguration(request.extension);
+  const crdVersion = responseCrdVersion(request.extension, deps.config.crd.version);
+  const built = buildHookResponse(determinations, {
+    hook,
+    crdVersion,
+    topicSystem:
+      crdVersion === deps.config.crd.version || process.env.CRD_TOPIC_SYSTEM
+        ? deps.config.crd.topicSystem
+        : crdVersion === '2.2'
+          ? 'http://terminology.hl7.org/CodeSystem/cdshooks-card-type'
+          : 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp',
+    findingIndicator: deps.config.cards.findingIndicator,
+    infoWhenCovered: deps.config.cards.infoWhenCovered,
+    assertNoAuth: deps.config.crd.assertNoAuth,
+    questionnaireUrl: (id) => `${call.baseUrl}/fhir/Questionnaire/${encodeURIComponent(id)}`,
+    smartAppUrl: deps.config.cards.smartAppUrl,
+    configuration,
+    newUuid,
+    newAssertionId: newUuid,
+    today: requestTime.toISOString().slice(0, 10),
+    patientRef: `Patient/${context.patientId}`,
+  });
+
+  const hash = patientHash(deps.config.store.patientHashSecret, context.patientId);
+  for (const item of built.perOrder) {
+    if (!item.assertionId) continue;
+    const determination = determinations.find((d) => d.order.ref === item.orderRef);
+    deps.assertionSink.record({
+      id: item.assertionId,
+      createdAt: requestTime.toISOString(),
+      serviceId,
+      hook,
+      hookInstance: request.hookInstance,
+      orderRef: item.orderRef,
+      pumpCode: determination?.order.hcpcs,
+      policyId: determination?.policy?.id,
+      policyVersion: determination?.policy?.version,
+      outcome: determination?.outcome ?? 'indeterminate',
+      unmetCriteria: determination?.unmet.map((c) => c.id) ?? [],
+      undocumentedCriteria: determination?.undocumented.map((c) => c.id) ?? [],
+      cards: item.cards,
+      patientHash: hash,
+    });
+  }
+  logger.info(
+    {
+      outcomes: determinations.map((d) => ({ order: d.order.ref, policy: d.policy?.id, outcome: d.outcome })),
+      cards: built.response.cards.length,
+      systemActions: built.response.systemActions?.length ?? 0,
+    },
+    'hook evaluated',
+  );
+  return built.response;
+}
+
+/** A technical failure while evaluating one order is that order's outcome, not an HTTP error (DESIGN §3). */
+function evaluateOrder(
+  order: InfusionOrder,
+  record: Parameters<typeof determine>[1],
+  policySet: PolicySet,
+  requestTime: Date,
+  logger: HookCall['logger'],
+): Determination[] {
+  try {
+    return determine(order, record, policySet, { requestTime });
+  } catch (err) {
+    logger.error({ order: order.ref, err: { name: (err as Error).name, message: (err as Error).message } }, 'evaluation failed');
+    return [
+      {
+        order,
+        outcome: 'indeterminate',
+        unmet: [],
+        undocumented: [],
+        asOf: (order.authoredOn ?? requestTime.toISOString()).slice(0, 10),
+        message: 'The coverage check could not be completed because of an internal error.',
+      },
+    ];
+  }
+}

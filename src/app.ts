@@ -1,0 +1,66 @@
+// createApp(deps): composes routers and middleware; no logic lives here. main.ts starts it; tests get the real app.
+import express, { type Express, type Request, type Router } from 'express';
+import type { Questionnaire } from 'fhir/r4';
+import type { HookService } from '../hooks/types.js';
+import { audienceFor, cdsAuth } from './auth/middleware.js';
+import type { JwtVerifier } from './auth/verifier.js';
+import type { Config } from './config.js';
+import { cdsServicesRouter } from './http/cds-services.js';
+import { cors } from './http/cors.js';
+import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { fhirRouter } from './http/fhir-routes.js';
+import { healthRouter } from './http/health.js';
+import { requestLog } from './http/request-log.js';
+import type { Logger } from './logger.js';
+import type { FeedbackStore } from './store/types.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  services: HookService[];
+  verifier: JwtVerifier;
+  feedbackStore: FeedbackStore;
+  questionnaires: ReadonlyMap<string, Questionnaire>;
+  ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** Admin endpoints (assertions, analytics); mounted only when provided. */
+  adminRouter?: Router;
+  /** GET /metrics; mounted only when provided. */
+  metricsRouter?: Router;
+  onHookResult?: (serviceId: string, status: number, seconds: number) => void;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const baseUrl = (req: Request) => config.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`;
+  // The JWT `aud` is the exact URL invoked. Feedback tokens may name the feedback URL or the service URL
+  // (CDS Hooks 2.0 only gives examples for discovery and service calls).
+  const audience = (req: Request): string | string[] => {
+    const url = audienceFor(req, config.publicBaseUrl);
+    return url.endsWith('/feedback') ? [url, url.slice(0, -'/feedback'.length)] : url;
+  };
+
+  app.use(requestLog(logger));
+  app.use(healthRouter(deps.ready));
+  if (deps.metricsRouter) app.use(deps.metricsRouter);
+  app.use('/cds-services', cors(config.corsOrigins));
+  app.use(
+    cdsServicesRouter({
+      services: deps.services,
+      feedbackStore: deps.feedbackStore,
+      bodyLimitBytes: config.bodyLimitBytes,
+      authenticate: cdsAuth(deps.verifier, audience, logger),
+      baseUrl,
+      logger,
+      onHookResult: deps.onHookResult,
+    }),
+  );
+  app.use(fhirRouter(deps.questionnaires, baseUrl));
+  if (deps.adminRouter) app.use(deps.adminRouter);
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,86 @@
+// Builds every dependency of the app from a Config: policies, hooks, authentication, store. main.ts and the
+// integration tests both use it, so tests run the service exactly as deployed (with their own store and fetch).
+import type { Express } from 'express';
+import { createHookServices } from '../hooks/index.js';
+import { createApp } from './app.js';
+import { createJwtVerifier } from './auth/verifier.js';
+import type { Config } from './config.js';
+import { buildPrefetchTemplates } from './fhir/prefetch.js';
+import type { Logger } from './logger.js';
+import { allFacts } from './policy/facts/index.js';
+import { loadPolicySet, readParameterOverrides, type PolicySet } from './policy/loader.js';
+import { loadOrderCatalogue } from './policy/orders.js';
+import type { AssertionSink, FeedbackStore } from './store/types.js';
+import type { Router } from 'express';
+
+export interface ComposeOptions {
+  feedbackStore: FeedbackStore;
+  assertionSink: AssertionSink;
+  /** Extra readiness checks (e.g. the database). */
+  readinessChecks?: Record<string, () => Promise<boolean>>;
+  adminRouter?: Router;
+  metricsRouter?: Router;
+  onHookResult?: (serviceId: string, status: number, seconds: number) => void;
+  onDeterminations?: Parameters<typeof createHookServices>[0]['onDeterminations'];
+  fetch?: typeof fetch;
+  newUuid?: () => string;
+}
+
+export interface Composed {
+  app: Express;
+  policySet: PolicySet;
+  close(): void;
+}
+
+
+/** LOINC codes the loaded policies use: the Observation prefetch asks for exactly these. */
+export function policyLoincCodes(policySet: PolicySet): { system: string; code: string }[] {
+  const out = new Map<string, { system: string; code: string }>();
+  for (const id of policySet.valueSets.ids()) {
+    for (const c of policySet.valueSets.codings(id)) {
+      if (c.system === 'http://loinc.org') out.set(c.code, { system: c.system, code: c.code });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.code.localeCompare(b.code));
+}
+
+export function compose(config: Config, logger: Logger, options: ComposeOptions, env = process.env): Composed {
+  const overridesFile = env.POLICY_OVERRIDES_FILE || undefined;
+  const policySet = loadPolicySet(config.policyDir, {
+    facts: allFacts,
+    parameterOverrides: overridesFile ? readParameterOverrides(overridesFile) : undefined,
+    overridesSource: overridesFile,
+  });
+  const catalogue = policySet.orderCatalogue ?? loadOrderCatalogue(config.policyDir);
+  const prefetchTemplates = buildPrefetchTemplates(policyLoincCodes(policySet));
+  const services = createHookServices({
+    config,
+    policySet,
+    catalogue,
+    prefetchTemplates,
+    assertionSink: options.assertionSink,
+    fetch: options.fetch,
+    newUuid: options.newUuid,
+    onDeterminations: options.onDeterminations,
+  });
+  const verifier = createJwtVerifier({ auth: config.auth, logger, fetch: options.fetch });
+  const checks = { policies: async () => policySet.policies.length > 0, ...options.readinessChecks };
+  const app = createApp({
+    config,
+    logger,
+    services,
+    verifier,
+    feedbackStore: options.feedbackStore,
+    questionnaires: policySet.questionnaires,
+    adminRouter: options.adminRouter,
+    metricsRouter: options.metricsRouter,
+    onHookResult: options.onHookResult,
+    ready: async () => {
+      const results = Object.fromEntries(
+        await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const)),
+      );
+      return { ready: Object.values(results).every(Boolean), checks: results };
+    },
+  });
+  return { app, policySet, close: () => verifier.close?.() };
+}

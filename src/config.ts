@@ -1,0 +1,260 @@
+// Environment → typed, validated configuration. Every variable is listed in the README; a bad value stops the start
+// with a message naming the variable. Defaults are chosen so `npm start` works on a fresh machine.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Project root (works from src/ under tsx and from dist/src/ after a build). */
+export const projectRoot = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+})();
+
+export type CrdVersion = '2.0.1' | '2.2';
+
+export interface TrustedIssuer {
+  /** JWKS URL for this issuer; the only place keys for it are ever fetched from. */
+  jwksUrl?: string;
+  /** Inline JWK Set (out-of-band key exchange). */
+  jwks?: { keys: Record<string, unknown>[] };
+}
+
+export interface Config {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  /** Externally visible base URL (scheme://host[:port][/prefix]) used as the JWT `aud` base behind proxies. */
+  publicBaseUrl?: string;
+  logLevel: string;
+  bodyLimitBytes: number;
+  corsOrigins: string[];
+  auth: {
+    trustedIssuers: Record<string, TrustedIssuer>;
+    algorithms: string[];
+    clockSkewSeconds: number;
+    /** Tokens whose `iat` is older than this are refused even if `exp` is later. */
+    maxTokenAgeSeconds: number;
+    jwksCacheSeconds: number;
+    /** Minimum interval between JWKS refreshes triggered by an unknown `kid`. */
+    jwksRefreshCooldownSeconds: number;
+    jwksTimeoutMs: number;
+  };
+  fhir: {
+    queryTimeoutMs: number;
+    totalBudgetMs: number;
+    maxPages: number;
+    pageSize: number;
+  };
+  crd: {
+    /** CRD version emitted by default (2.0.1 = what Inferno's CRD test kit validates). */
+    version: CrdVersion;
+    topicSystem: string;
+    /** Include `pa-needed: no-auth` when all criteria are met (PA lists change: configurable). */
+    assertNoAuth: boolean;
+  };
+  cards: {
+    /** Emit an info card on order-sign even when every criterion is met. */
+    infoWhenCovered: boolean;
+    /** SMART app that helps complete the documentation questionnaire (optional). */
+    smartAppUrl?: string;
+    /** Indicator used for payer findings (CRD reserves critical for life-or-death). */
+    findingIndicator: 'info' | 'warning' | 'critical';
+  };
+  policyDir: string;
+  store: {
+    databaseUrl?: string;
+    dataDir: string;
+    patientHashSecret: string;
+    queueMax: number;
+    retentionDays: number;
+    keepFeedbackComments: boolean;
+  };
+  adminToken?: string;
+  webConcurrency: number;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
+}
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined) return fallback;
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (!/^https?:$/.test(parsed.protocol)) throw new Error('not http(s)');
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL (got "${raw}")`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function parseTrustedIssuers(env: Env): Record<string, TrustedIssuer> {
+  let raw = env.CDS_TRUSTED_ISSUERS;
+  let origin = 'CDS_TRUSTED_ISSUERS';
+  if ((raw === undefined || raw === '') && env.CDS_TRUSTED_ISSUERS_FILE) {
+    origin = `CDS_TRUSTED_ISSUERS_FILE (${env.CDS_TRUSTED_ISSUERS_FILE})`;
+    try {
+      raw = readFileSync(env.CDS_TRUSTED_ISSUERS_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${origin} cannot be read: ${(err as Error).message}`);
+    }
+  }
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${origin} is not valid JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`${origin} must be a JSON object {"<iss>": {"jwksUrl": "..."} | {"jwks": {...}}}`);
+  }
+  // Null prototype: an issuer named "__proto__" must be stored as an issuer, not change the object's prototype.
+  const issuers: Record<string, TrustedIssuer> = Object.create(null);
+  for (const [iss, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const entry = value as TrustedIssuer | null;
+    if (typeof entry !== 'object' || entry === null) {
+      throw new ConfigError(`${origin}: issuer "${iss}" must map to an object`);
+    }
+    const hasUrl = typeof entry.jwksUrl === 'string' && entry.jwksUrl.length > 0;
+    const hasSet = typeof entry.jwks === 'object' && entry.jwks !== null && Array.isArray(entry.jwks.keys);
+    if (hasUrl === hasSet) {
+      throw new ConfigError(`${origin}: issuer "${iss}" needs exactly one of "jwksUrl" or "jwks" (with a "keys" array)`);
+    }
+    if (hasUrl) {
+      try {
+        const u = new URL(entry.jwksUrl!);
+        if (!/^https?:$/.test(u.protocol)) throw new Error();
+      } catch {
+        throw new ConfigError(`${origin}: issuer "${iss}" has an invalid jwksUrl`);
+      }
+      issuers[iss] = { jwksUrl: entry.jwksUrl! };
+    } else {
+      issuers[iss] = { jwks: entry.jwks! };
+    }
+  }
+  return issuers;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const crdVersion = env.CRD_VERSION ?? '2.0.1';
+  if (crdVersion !== '2.0.1' && crdVersion !== '2.2') {
+    throw new ConfigError(`CRD_VERSION must be "2.0.1" or "2.2" (got "${crdVersion}")`);
+  }
+  const findingIndicator = env.CARD_FINDING_INDICATOR ?? 'warning';
+  if (!['info', 'warning', 'critical'].includes(findingIndicator)) {
+    throw new ConfigError(`CARD_FINDING_INDICATOR must be info, warning or critical (got "${findingIndicator}")`);
+  }
+  const algorithms = list(env, 'JWT_ALGORITHMS', ['ES384', 'RS384']);
+  for (const alg of algorithms) {
+    if (alg === 'none' || /^HS/i.test(alg)) {
+      throw new ConfigError(`JWT_ALGORITHMS must not contain "${alg}": unsigned and symmetric algorithms are refused`);
+    }
+    if (!/^(ES|RS|PS)(256|384|512)$|^EdDSA$/.test(alg)) {
+      throw new ConfigError(`JWT_ALGORITHMS has an unknown algorithm "${alg}"`);
+    }
+  }
+  const patientHashSecret = env.PATIENT_HASH_SECRET ?? '';
+  if (nodeEnv === 'production' && patientHashSecret.length < 16) {
+    throw new ConfigError('PATIENT_HASH_SECRET must be set (at least 16 characters) in production');
+  }
+
+  const config: Config = {
+    nodeEnv,
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    publicBaseUrl: url(env, 'PUBLIC_BASE_URL'),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 5 * 1024 * 1024, 1024),
+    corsOrigins: list(env, 'CORS_ORIGINS', ['https://sandbox.cds-hooks.org']),
+    auth: {
+      trustedIssuers: parseTrustedIssuers(env),
+      algorithms,
+      clockSkewSeconds: int(env, 'JWT_CLOCK_SKEW_SECONDS', 60, 0, 600),
+      maxTokenAgeSeconds: int(env, 'JWT_MAX_AGE_SECONDS', 3600, 1),
+      jwksCacheSeconds: int(env, 'JWKS_CACHE_SECONDS', 600, 0),
+      jwksRefreshCooldownSeconds: int(env, 'JWKS_REFRESH_COOLDOWN_SECONDS', 30, 0),
+      jwksTimeoutMs: int(env, 'JWKS_TIMEOUT_MS', 2000, 100),
+    },
+    fhir: {
+      queryTimeoutMs: int(env, 'FHIR_QUERY_TIMEOUT_MS', 1500, 50),
+      totalBudgetMs: int(env, 'FHIR_TOTAL_BUDGET_MS', 3000, 100),
+      maxPages: int(env, 'FHIR_MAX_PAGES', 10, 1),
+      pageSize: int(env, 'FHIR_PAGE_SIZE', 500, 1, 5000),
+    },
+    crd: {
+      version: crdVersion,
+      topicSystem:
+        env.CRD_TOPIC_SYSTEM ??
+        (crdVersion === '2.2'
+          ? 'http://terminology.hl7.org/CodeSystem/cdshooks-card-type'
+          : 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp'),
+      assertNoAuth: bool(env, 'CRD_ASSERT_NO_AUTH', true),
+    },
+    cards: {
+      infoWhenCovered: bool(env, 'CARD_INFO_WHEN_COVERED', false),
+      smartAppUrl: url(env, 'SMART_APP_URL'),
+      findingIndicator: findingIndicator as Config['cards']['findingIndicator'],
+    },
+    policyDir: env.POLICY_DIR ?? path.join(projectRoot, 'policies'),
+    store: {
+      databaseUrl: env.DATABASE_URL || undefined,
+      dataDir: env.DATA_DIR ?? path.join(projectRoot, 'data'),
+      patientHashSecret: patientHashSecret || 'pumpcheck-development-only-secret',
+      queueMax: int(env, 'STORE_QUEUE_MAX', 10_000, 1),
+      retentionDays: int(env, 'RETENTION_DAYS', 0, 0),
+      keepFeedbackComments: bool(env, 'FEEDBACK_KEEP_COMMENTS', false),
+    },
+    adminToken: env.ADMIN_TOKEN || undefined,
+    webConcurrency: int(env, 'WEB_CONCURRENCY', 1, 1, 64),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
+  };
+
+  if (config.fhir.queryTimeoutMs > config.fhir.totalBudgetMs) {
+    throw new ConfigError('FHIR_QUERY_TIMEOUT_MS must not exceed FHIR_TOTAL_BUDGET_MS');
+  }
+  if (nodeEnv === 'production' && Object.keys(config.auth.trustedIssuers).length === 0) {
+    throw new ConfigError(
+      'No trusted issuers configured: set CDS_TRUSTED_ISSUERS or CDS_TRUSTED_ISSUERS_FILE (required when NODE_ENV=production)',
+    );
+  }
+  if (config.adminToken !== undefined && config.adminToken.length < 16) {
+    throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
+  }
+  return config;
+}

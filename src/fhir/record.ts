@@ -1,0 +1,134 @@
+// PatientRecord: one indexed snapshot of the patient's resources, built once per request.
+// Lookups by type, by `system|code` and by reference are O(1); policy facts select small candidate sets here before
+// running FHIRPath or arithmetic on them, so cost grows linearly with record size.
+import type { CodeableConcept, Coding, FhirResource, Patient, Reference, Resource } from 'fhir/r4';
+
+/** A part of the record that could not be read (prefetch key missing and the FHIR query failed, timed out, ...). */
+export interface RecordGap {
+  /** Prefetch key, e.g. `observations`. */
+  key: string;
+  /** Resource type the key would have returned. */
+  resourceType: string;
+  reason: string;
+}
+
+/** Code system URIs treated as the same system (HCPCS is spelled three ways in the wild). */
+const SYSTEM_ALIASES: Record<string, string> = {
+  'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets': 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  'https://bluebutton.cms.gov/resources/codesystem/hcpcs': 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  'http://bluebutton.cms.gov/resources/codesystem/hcpcs': 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  'https://loinc.org': 'http://loinc.org',
+  'https://snomed.info/sct': 'http://snomed.info/sct',
+};
+
+export function canonicalSystem(system: string | undefined): string {
+  const s = (system ?? '').trim();
+  return SYSTEM_ALIASES[s] ?? s;
+}
+
+export function codeKey(system: string | undefined, code: string | undefined): string {
+  return `${canonicalSystem(system)}|${(code ?? '').trim()}`;
+}
+
+/** The code-bearing elements indexed per resource type (the element the policies select on). */
+const CODE_PATHS: Record<string, (r: any) => (CodeableConcept | undefined)[]> = {
+  Observation: (r) => [r.code],
+  Condition: (r) => [r.code],
+  Procedure: (r) => [r.code],
+  MedicationStatement: (r) => [r.medicationCodeableConcept],
+  MedicationRequest: (r) => [r.medicationCodeableConcept],
+  MedicationAdministration: (r) => [r.medicationCodeableConcept],
+  Device: (r) => [r.type],
+  DeviceRequest: (r) => [r.codeCodeableConcept],
+  DeviceUseStatement: (r) => [r.device?.concept],
+  ServiceRequest: (r) => [r.code],
+  Encounter: (r) => r.type ?? [],
+  AllergyIntolerance: (r) => [r.code],
+  Coverage: (r) => [r.type],
+  QuestionnaireResponse: () => [],
+};
+
+function codingsOf(concepts: (CodeableConcept | undefined)[]): Coding[] {
+  const out: Coding[] = [];
+  for (const cc of concepts) for (const c of cc?.coding ?? []) out.push(c);
+  return out;
+}
+
+export class PatientRecord {
+  readonly patientId: string;
+  readonly patient?: Patient;
+  readonly gaps: RecordGap[];
+  private readonly byType = new Map<string, Resource[]>();
+  private readonly byTypeAndCode = new Map<string, Resource[]>();
+  private readonly byRef = new Map<string, Resource>();
+
+  constructor(patientId: string, resources: Iterable<FhirResource | Resource>, gaps: RecordGap[] = []) {
+    this.patientId = patientId;
+    this.gaps = gaps;
+    for (const resource of resources) this.add(resource);
+    const patient = this.resolve(`Patient/${patientId}`) ?? this.all('Patient')[0];
+    if (patient) this.patient = patient as Patient;
+  }
+
+  private add(resource: Resource): void {
+    if (!resource || typeof resource.resourceType !== 'string') return;
+    if (resource.id) {
+      const ref = `${resource.resourceType}/${resource.id}`;
+      if (this.byRef.has(ref)) return; // same resource from two prefetch keys / pages
+      this.byRef.set(ref, resource);
+    }
+    let list = this.byType.get(resource.resourceType);
+    if (!list) this.byType.set(resource.resourceType, (list = []));
+    list.push(resource);
+    const paths = CODE_PATHS[resource.resourceType];
+    if (!paths) return;
+    const seen = new Set<string>();
+    for (const coding of codingsOf(paths(resource))) {
+      const key = `${resource.resourceType}#${codeKey(coding.system, coding.code)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let bucket = this.byTypeAndCode.get(key);
+      if (!bucket) this.byTypeAndCode.set(key, (bucket = []));
+      bucket.push(resource);
+    }
+  }
+
+  /** Every resource of a type, in the order received. */
+  all<T extends Resource = Resource>(resourceType: string): T[] {
+    return (this.byType.get(resourceType) ?? []) as T[];
+  }
+
+  /** Resources of `resourceType` carrying any of the codings (system aliases folded; codes trimmed). */
+  byCodes<T extends Resource = Resource>(resourceType: string, codings: Iterable<{ system?: string; code?: string }>): T[] {
+    const out: Resource[] = [];
+    const seen = new Set<Resource>();
+    for (const c of codings) {
+      for (const r of this.byTypeAndCode.get(`${resourceType}#${codeKey(c.system, c.code)}`) ?? []) {
+        if (!seen.has(r)) {
+          seen.add(r);
+          out.push(r);
+        }
+      }
+    }
+    return out as T[];
+  }
+
+  /** Resolve `Type/id` (or a Reference) against the record. Absolute and contained references are not followed. */
+  resolve<T extends Resource = Resource>(ref: string | Reference | undefined): T | undefined {
+    const s = typeof ref === 'string' ? ref : ref?.reference;
+    if (!s) return undefined;
+    const m = /([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/.exec(s);
+    return m ? (this.byRef.get(m[1]!) as T | undefined) : undefined;
+  }
+
+  /** Whether resources of this type could not be read (a gap), so "absent" must not be read as "none exists". */
+  gapFor(resourceType: string): RecordGap | undefined {
+    return this.gaps.find((g) => g.resourceType === resourceType);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.byType.values()) n += list.length;
+    return n;
+  }
+}

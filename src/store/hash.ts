@@ -1,0 +1,6 @@
+// Patients are stored only as a keyed hash, so repeat orders can be linked without keeping an identifier.
+import { createHmac } from 'node:crypto';
+
+export function patientHash(secret: string, patientId: string): string {
+  return createHmac('sha256', secret).update(`Patient/${patientId}`).digest('hex');
+}

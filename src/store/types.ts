@@ -1,0 +1,43 @@
+// Persistence contracts. The hook path only ever calls `AssertionSink.record` (synchronous, never throws, never
+// waits on the database); the feedback route awaits `FeedbackStore.saveFeedback` and answers 503 if it throws
+// `StoreUnavailableError`.
+import type { FeedbackItem } from '../cds/types.js';
+
+/** One coverage assertion: what the service told the EHR about one order. No PHI. */
+export interface AssertionRecord {
+  /** The `coverage-assertion-id` sent in coverage-information. */
+  id: string;
+  createdAt: string;
+  serviceId: string;
+  hook: string;
+  hookInstance: string;
+  /** `DeviceRequest/id` of the draft order. */
+  orderRef: string;
+  pumpCode?: string;
+  policyId?: string;
+  policyVersion?: string;
+  outcome: string;
+  unmetCriteria: string[];
+  undocumentedCriteria: string[];
+  /** Cards emitted for this order, with the criteria each card speaks for (for override analytics). */
+  cards: { uuid: string; indicator: string; criteria: string[]; suggestionUuids: string[] }[];
+  /** Keyed hash (HMAC-SHA256 with PATIENT_HASH_SECRET) of the patient id, to link repeat orders without storing ids. */
+  patientHash: string;
+}
+
+export interface AssertionSink {
+  /** Queue for asynchronous storage. Must return immediately and never throw. */
+  record(assertion: AssertionRecord): void;
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(message = 'Storage unavailable') {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface FeedbackStore {
+  /** Commit every item (idempotent for duplicate deliveries) before resolving; throws StoreUnavailableError. */
+  saveFeedback(serviceId: string, items: FeedbackItem[]): Promise<{ stored: number; duplicates: number; orphans: number }>;
+}
