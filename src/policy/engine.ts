@@ -1,0 +1,440 @@
+// The coverage engine: three-valued evaluation of a policy's criteria tree (DESIGN §3), the leaves that decide a
+// non-met result, and the per-order determination (coverage → payer → policies → outcome). Pure: no I/O and no clock
+// (the request time is passed in); a failing leaf becomes "not documented" with its reason, never a crashed request.
+import type { Coverage, Resource } from 'fhir/r4';
+import type { PatientRecord } from '../fhir/record.js';
+import type { LoadedPolicy, PolicySet } from './loader.js';
+import type { FhirPathFn, PolicyNode } from './model.js';
+import { payerDisplay, type PayerConfig } from './payers.js';
+import type {
+  CriterionResult,
+  Determination,
+  Evidence,
+  FactContext,
+  FactFunction,
+  InfusionOrder,
+  LeafOutcome,
+  PolicySummary,
+  Remedy,
+  TriState,
+} from './types.js';
+import { selectInValueSet, ValueSetStore } from './valuesets.js';
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Combinators (DESIGN §3).
+
+/** not-met if any child is not-met, else not-documented if any is, else met (an empty allOf is met). */
+export function allOfStatus(statuses: readonly TriState[]): TriState {
+  if (statuses.includes('not-met')) return 'not-met';
+  if (statuses.includes('not-documented')) return 'not-documented';
+  return 'met';
+}
+
+/** met if any child is met, else not-documented if any is, else not-met. */
+export function anyOfStatus(statuses: readonly TriState[]): TriState {
+  if (statuses.includes('met')) return 'met';
+  if (statuses.includes('not-documented')) return 'not-documented';
+  return 'not-met';
+}
+
+/** Swaps met and not-met; what is not documented stays not documented. */
+export function notStatus(status: TriState): TriState {
+  return status === 'met' ? 'not-met' : status === 'not-met' ? 'met' : 'not-documented';
+}
+
+/** The first documented child decides: structured data (listed first) wins over an attestation. */
+export function firstDocumentedStatus(statuses: readonly TriState[]): TriState {
+  return statuses.find((s) => s !== 'not-documented') ?? 'not-documented';
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Evaluation.
+
+export interface EvaluationContext extends FactContext {
+  facts: Readonly<Record<string, FactFunction>>;
+  /** FHIRPath environment: the policy parameters plus %asOf (YYYY-MM-DD). */
+  env: Readonly<Record<string, unknown>>;
+}
+
+const TRI_STATES = new Set<TriState>(['met', 'not-met', 'not-documented']);
+
+export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): CriterionResult {
+  const head = { id: node.id, text: node.text, citation: node.citation ?? '' };
+  switch (node.kind) {
+    case 'allOf':
+    case 'anyOf':
+    case 'firstDocumented': {
+      const children = node.children.map((c) => evaluateCriteria(c, ctx));
+      const statuses = children.map((c) => c.status);
+      const status =
+        node.kind === 'allOf' ? allOfStatus(statuses) : node.kind === 'anyOf' ? anyOfStatus(statuses) : firstDocumentedStatus(statuses);
+      const result: CriterionResult = { ...head, op: node.kind, status, evidence: [], children };
+      if (node.kind === 'firstDocumented' && status !== 'not-documented') {
+        const decided = children.find((c) => c.status !== 'not-documented')!;
+        result.reason = `decided by: ${decided.text}`;
+      }
+      if (status !== 'met' && node.remedies) result.remedies = node.remedies;
+      return result;
+    }
+    case 'not': {
+      const child = evaluateCriteria(node.child, ctx);
+      const status = notStatus(child.status);
+      const result: CriterionResult = { ...head, op: 'not', status, evidence: child.evidence, children: [child] };
+      if (child.reason) result.reason = child.reason;
+      if (status !== 'met') {
+        const remedies = node.remedies ?? declaredRemedies(node.child);
+        if (remedies.length > 0) result.remedies = remedies;
+      }
+      return result;
+    }
+    case 'fact':
+    case 'fhirpath': {
+      let out: LeafOutcome;
+      try {
+        out = node.kind === 'fact' ? runFact(node.fact, node.params, ctx) : evaluateFhirPathLeaf(node, ctx);
+      } catch (err) {
+        out = { status: 'not-documented', evidence: [], reason: `could not be evaluated: ${errorMessage(err)}` };
+      }
+      const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence };
+      if (out.reason) result.reason = out.reason;
+      if (out.status !== 'met' && node.remedies) result.remedies = node.remedies;
+      return result;
+    }
+  }
+}
+
+function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: EvaluationContext): LeafOutcome {
+  const fn = ctx.facts[name];
+  if (typeof fn !== 'function') throw new Error(`unknown fact "${name}"`);
+  const out = fn(ctx, params);
+  if (!out || !TRI_STATES.has(out.status)) throw new Error(`fact "${name}" returned no valid status`);
+  return { status: out.status, evidence: Array.isArray(out.evidence) ? out.evidence : [], ...(out.reason ? { reason: out.reason } : {}) };
+}
+
+function errorMessage(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.split('\n')[0]!.slice(0, 300);
+}
+
+/**
+ * Remedies declared anywhere under a node. A `not` fails exactly when its child is met — and met leaves carry no
+ * remedies in their results — so they are read from the policy, not from the evaluation.
+ */
+function declaredRemedies(node: PolicyNode): Remedy[] {
+  const out: Remedy[] = [];
+  const seen = new Set<string>();
+  const walk = (n: PolicyNode): void => {
+    for (const remedy of n.remedies ?? []) {
+      const key = JSON.stringify(remedy);
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(remedy);
+      }
+    }
+    if (n.kind === 'not') walk(n.child);
+    else if (n.kind === 'allOf' || n.kind === 'anyOf' || n.kind === 'firstDocumented') n.children.forEach(walk);
+  };
+  walk(node);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// FHIRPath leaves: select candidates through the record index, then run the compiled expressions on those only.
+
+/** FHIRPath singleton evaluation: {true} or a single non-boolean item is true; empty or {false} is false. */
+function truthy(result: unknown[]): boolean {
+  if (result.length === 0) return false;
+  if (result.length > 1) throw new Error('expression returned more than one value where a boolean was expected');
+  return result[0] !== false;
+}
+
+function evaluateFhirPathLeaf(node: Extract<PolicyNode, { kind: 'fhirpath' }>, ctx: EvaluationContext): LeafOutcome {
+  const spec = node.fhirpath;
+  const env = ctx.env as Record<string, unknown>;
+  const run = (fn: FhirPathFn, r: Resource) => truthy(fn(r, env));
+  let candidates: Resource[] = spec.valueSet
+    ? selectInValueSet(ctx.record, spec.resourceType, ctx.valueSets, spec.valueSet)
+    : ctx.record.all(spec.resourceType);
+  const { where, metIf, notMetIf } = node.compiled;
+  if (where) candidates = candidates.filter((r) => run(where, r));
+  const met = metIf ? candidates.filter((r) => run(metIf, r)) : candidates;
+  if (met.length > 0) return { status: 'met', evidence: evidenceOf(met) };
+  if (notMetIf) {
+    const notMet = candidates.filter((r) => run(notMetIf, r));
+    if (notMet.length > 0) return { status: 'not-met', evidence: evidenceOf(notMet) };
+  }
+  const title = spec.valueSet && ctx.valueSets instanceof ValueSetStore ? ctx.valueSets.title(spec.valueSet) : spec.valueSet;
+  const what = spec.valueSet ? `${spec.resourceType} in "${title}"` : spec.resourceType;
+  let reason =
+    candidates.length === 0
+      ? `no ${what} in the record`
+      : `${candidates.length} ${what} in the record, none of which shows this criterion`;
+  const gap = ctx.record.gapFor(spec.resourceType);
+  if (gap) reason += `; this part of the record (${gap.resourceType}) could not be read: ${gap.reason}`;
+  return { status: 'not-documented', evidence: evidenceOf(candidates), reason };
+}
+
+const MAX_EVIDENCE = 5;
+
+function evidenceOf(resources: Resource[]): Evidence[] {
+  const items = resources.map((r) => ({ r, date: resourceDate(r) }));
+  items.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
+  const out: Evidence[] = items.slice(0, MAX_EVIDENCE).map(({ r, date }) => {
+    const e: Evidence = {};
+    if (r.id) e.reference = `${r.resourceType}/${r.id}`;
+    if (date) e.date = date;
+    const value = describeValue(r);
+    if (value) e.value = value;
+    return e;
+  });
+  if (items.length > MAX_EVIDENCE) out.push({ note: `${items.length - MAX_EVIDENCE} more not shown` });
+  return out;
+}
+
+/** The clinically meaningful date of a resource (effective, onset, performed, authored, period start ...). */
+export function resourceDate(resource: unknown): string | undefined {
+  const r = resource as Record<string, any>;
+  const candidates = [
+    r.effectiveDateTime,
+    r.effectiveInstant,
+    r.effectivePeriod?.start,
+    r.issued,
+    r.onsetDateTime,
+    r.onsetPeriod?.start,
+    r.recordedDate,
+    r.performedDateTime,
+    r.performedPeriod?.start,
+    r.authoredOn,
+    r.authored,
+    r.effectivePeriod?.end,
+    r.timingPeriod?.start,
+    r.period?.start,
+    r.dateAsserted,
+    r.date,
+    r.occurrenceDateTime,
+  ];
+  return candidates.find((d): d is string => typeof d === 'string' && d.trim() !== '');
+}
+
+function conceptText(cc: any): string | undefined {
+  if (!cc) return undefined;
+  if (typeof cc.text === 'string' && cc.text) return cc.text;
+  const c = (cc.coding ?? []).find((x: any) => x?.display || x?.code);
+  return c ? (c.display ?? c.code) : undefined;
+}
+
+/** "1.5 ng/mL", "Positive", "Type 1 diabetes mellitus ..." — what a reviewer wants to see next to the reference. */
+export function describeValue(resource: unknown): string | undefined {
+  const r = resource as Record<string, any>;
+  const q = r.valueQuantity;
+  if (q && typeof q.value === 'number') return `${q.comparator ?? ''}${q.value}${q.unit ?? q.code ? ` ${q.unit ?? q.code}` : ''}`;
+  if (r.valueCodeableConcept) return conceptText(r.valueCodeableConcept);
+  if (typeof r.valueString === 'string') return r.valueString;
+  if (typeof r.valueBoolean === 'boolean') return r.valueBoolean ? 'yes' : 'no';
+  if (typeof r.valueInteger === 'number') return String(r.valueInteger);
+  switch (r.resourceType) {
+    case 'Condition':
+    case 'Procedure':
+      return conceptText(r.code);
+    case 'MedicationStatement':
+    case 'MedicationRequest':
+      return conceptText(r.medicationCodeableConcept);
+    case 'Device':
+      return conceptText(r.type);
+    case 'Encounter':
+      return conceptText(r.type?.[0]);
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Decisive leaves.
+
+/**
+ * The leaves that explain a non-met result: descend into the non-met children of allOf / firstDocumented and into
+ * every child of a non-met anyOf. A `not` node is reported as a unit (its text states the requirement; the child
+ * states the opposite). Split by status, in tree order, each criterion once.
+ */
+export function decisiveLeaves(result: CriterionResult | undefined): { unmet: CriterionResult[]; undocumented: CriterionResult[] } {
+  const unmet: CriterionResult[] = [];
+  const undocumented: CriterionResult[] = [];
+  const seen = new Set<CriterionResult>();
+  const push = (r: CriterionResult): void => {
+    if (seen.has(r)) return;
+    seen.add(r);
+    if (r.status === 'not-met') unmet.push(r);
+    else if (r.status === 'not-documented') undocumented.push(r);
+  };
+  const walk = (r: CriterionResult): void => {
+    if (r.status === 'met') return;
+    if (r.op === 'leaf' || r.op === 'not' || !r.children || r.children.length === 0) {
+      push(r);
+      return;
+    }
+    for (const c of r.children) if (c.status !== 'met') walk(c);
+  };
+  if (result) walk(result);
+  return { unmet, undocumented };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Determination.
+
+/** YYYY-MM-DD the order is evaluated against: its authoredOn date, else the day of the request (UTC). */
+export function evaluationDate(order: Pick<InfusionOrder, 'authoredOn'>, requestTime: Date): string {
+  const m = /^(\d{4}-\d{2}-\d{2})/.exec(order.authoredOn?.trim() ?? '');
+  if (m && !Number.isNaN(Date.parse(`${m[1]}T00:00:00Z`))) return m[1]!;
+  return requestTime.toISOString().slice(0, 10);
+}
+
+export interface CoverageSelection {
+  coverage?: Coverage;
+  coverageRef?: string;
+  payer?: PayerConfig;
+  /** When no payer was chosen: why. */
+  outcome?: 'no-policy' | 'indeterminate';
+  message?: string;
+}
+
+function dateOnly(s: string | undefined): string | undefined {
+  const m = /^(\d{4}(-\d{2}(-\d{2})?)?)/.exec(s?.trim() ?? '');
+  return m ? m[1] : undefined;
+}
+
+/** Active on the evaluation date: status active (or absent) and the period, when given, includes that date. */
+export function isActiveCoverage(c: Coverage, asOf: string): boolean {
+  if (c.status !== undefined && c.status !== 'active') return false;
+  const start = dateOnly(c.period?.start);
+  const end = dateOnly(c.period?.end);
+  if (start && start > asOf) return false;
+  // A partial end date (YYYY-MM) covers the whole month: compare on the common prefix.
+  if (end && end < asOf.slice(0, end.length)) return false;
+  return true;
+}
+
+function refOf(c: Coverage): string | undefined {
+  return c.id ? `Coverage/${c.id}` : undefined;
+}
+
+/**
+ * Which Coverage (and so which payer) the order is judged under: the Coverage the order names when the record has
+ * it, else the single active Coverage that matches a configured payer. Several candidates: the one whose payer has a
+ * policy for this order; still several payers ⇒ no policy, naming the ambiguity (the order's insurance resolves it).
+ */
+export function selectCoverage(order: InfusionOrder, record: PatientRecord, policySet: PolicySet, asOf: string): CoverageSelection {
+  const hasPolicy = (payer: PayerConfig) => policySet.policiesFor(order, payer.id).length > 0;
+  const withRef = (c: Coverage): { coverageRef?: string } => {
+    const ref = refOf(c);
+    return ref ? { coverageRef: ref } : {};
+  };
+
+  const named = order.insurance
+    .map((ref) => record.resolve<Coverage>(ref))
+    .filter((c): c is Coverage => !!c && c.resourceType === 'Coverage');
+  if (named.length > 0) {
+    const matched = named.map((c) => ({ c, m: policySet.matchPayer(c, record) }));
+    const pick = matched.find((x) => x.m && hasPolicy(x.m.payer)) ?? matched.find((x) => x.m);
+    if (pick?.m) return { coverage: pick.c, ...withRef(pick.c), payer: pick.m.payer };
+    const c = named[0]!;
+    return { coverage: c, ...withRef(c), outcome: 'no-policy', message: `No coverage policy is configured for payer ${payerDisplay(c, record)}` };
+  }
+
+  const all = record.all<Coverage>('Coverage');
+  const gap = record.gapFor('Coverage');
+  const active = all.filter((c) => isActiveCoverage(c, asOf));
+  if (active.length === 0) {
+    if (gap) return { outcome: 'indeterminate', message: `The patient's coverage could not be read: ${gap.reason}` };
+    return { outcome: 'no-policy', message: `No active Coverage was found for the patient on ${asOf}` };
+  }
+  const matched = active
+    .map((c) => ({ c, m: policySet.matchPayer(c, record) }))
+    .filter((x): x is { c: Coverage; m: NonNullable<typeof x.m> } => !!x.m);
+  if (matched.length === 0) {
+    const names = [...new Set(active.map((c) => payerDisplay(c, record)))].join(', ');
+    return {
+      ...(active.length === 1 ? { coverage: active[0]!, ...withRef(active[0]!) } : {}),
+      outcome: 'no-policy',
+      message: `No coverage policy is configured for payer ${names}`,
+    };
+  }
+  if (matched.length === 1) return { coverage: matched[0]!.c, ...withRef(matched[0]!.c), payer: matched[0]!.m.payer };
+
+  const withPolicy = matched.filter((x) => hasPolicy(x.m.payer));
+  const describe = (list: typeof matched) => list.map((x) => `${x.m.payer.label} (${refOf(x.c) ?? 'Coverage without id'})`).join(', ');
+  if (withPolicy.length === 0) {
+    return {
+      outcome: 'no-policy',
+      message: `No coverage policy for ${order.label} is configured for the patient's payers: ${describe(matched)}`,
+    };
+  }
+  const payerIds = new Set(withPolicy.map((x) => x.m.payer.id));
+  if (payerIds.size > 1) {
+    return {
+      outcome: 'no-policy',
+      message: `Several active Coverages match payers with a policy for this order — ${describe(withPolicy)}; the order's insurance must name the one to use`,
+    };
+  }
+  // Same payer twice (e.g. Medicare Part A and Part B records): the strongest match, then record order.
+  const best = withPolicy.reduce((a, b) => (b.m.score > a.m.score ? b : a));
+  return { coverage: best.c, ...withRef(best.c), payer: best.m.payer };
+}
+
+export function policySummary(policy: LoadedPolicy, payer: PayerConfig): PolicySummary {
+  return {
+    id: policy.id,
+    title: policy.title,
+    version: policy.version,
+    sourceLabel: `${payer.label} — ${policy.citationShort}`,
+    payerLabel: payer.label,
+    links: policy.links,
+    ...(policy.questionnaire ? { questionnaireId: policy.questionnaire } : {}),
+  };
+}
+
+/**
+ * Every determination for one order: one per applicable policy, or a single one saying why there is none.
+ * `requestTime` stands in for the order date when the order has no authoredOn; nothing reads the clock.
+ */
+export function determine(order: InfusionOrder, record: PatientRecord, policySet: PolicySet, opts: { requestTime: Date }): Determination[] {
+  const asOf = evaluationDate(order, opts.requestTime);
+  const selection = selectCoverage(order, record, policySet, asOf);
+  const base = { order, asOf, unmet: [] as CriterionResult[], undocumented: [] as CriterionResult[] };
+  const coverage = selection.coverageRef ? { coverageRef: selection.coverageRef } : {};
+  if (!selection.payer) {
+    return [{ ...base, ...coverage, outcome: selection.outcome ?? 'no-policy', message: selection.message ?? 'No coverage policy applies' }];
+  }
+  const payer = selection.payer;
+  const policies = policySet.policiesFor(order, payer.id);
+  if (policies.length === 0) {
+    return [{ ...base, ...coverage, outcome: 'no-policy', message: `No coverage policy for ${order.label} is configured for payer ${payer.label}` }];
+  }
+  return policies.map((policy) => {
+    const summary = policySummary(policy, payer);
+    try {
+      const ctx: EvaluationContext = {
+        record,
+        order,
+        coverageRef: coverage.coverageRef,
+        asOf: new Date(`${asOf}T00:00:00Z`),
+        valueSets: policySet.valueSets,
+        parameters: policy.parameters,
+        memo: new Map(),
+        facts: policySet.facts,
+        env: { ...policy.parameters, asOf },
+      };
+      const root = evaluateCriteria(policy.criteria, ctx);
+      const { unmet, undocumented } = decisiveLeaves(root);
+      const outcome = root.status === 'met' ? 'covered' : root.status === 'not-met' ? 'not-covered' : 'conditional';
+      return { ...base, ...coverage, policy: summary, outcome, root, unmet, undocumented } satisfies Determination;
+    } catch (err) {
+      return {
+        ...base,
+        ...coverage,
+        policy: summary,
+        outcome: 'indeterminate',
+        message: `The coverage criteria could not be evaluated: ${errorMessage(err)}`,
+      } satisfies Determination;
+    }
+  });
+}

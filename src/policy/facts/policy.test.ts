@@ -1,0 +1,216 @@
+// The real policies/ directory loaded with the real fact registry, evaluated end to end through the engine.
+import { describe, expect, it } from 'vitest';
+import { PatientRecord } from '../../fhir/record.js';
+import { determine } from '../engine.js';
+import { loadPolicySet } from '../loader.js';
+import { recogniseOrders } from '../orders.js';
+import type { CriterionResult, Determination } from '../types.js';
+import { allFacts } from './index.js';
+import {
+  AS_OF,
+  GLARGINE,
+  HCPCS,
+  ICD10,
+  LISPRO,
+  SNOMED,
+  condition,
+  coverage,
+  cPeptide,
+  device,
+  deviceUse,
+  encounter,
+  fastingGlucose,
+  medStatement,
+  obs,
+  patient,
+  POLICIES_DIR,
+  questionnaireResponse,
+  smbgReadings,
+} from './fixtures.js';
+
+const set = loadPolicySet(POLICIES_DIR, { facts: { ...allFacts } });
+type R = Record<string, unknown> & { resourceType: string; id: string };
+
+function draft(id: string, code: string, system = HCPCS, type: 'DeviceRequest' | 'MedicationRequest' = 'DeviceRequest'): R {
+  const concept = { coding: [{ system, code }] };
+  return {
+    resourceType: type,
+    id,
+    status: 'draft',
+    intent: 'original-order',
+    subject: { reference: 'Patient/p1' },
+    authoredOn: AS_OF,
+    insurance: [{ reference: 'Coverage/cov1' }],
+    ...(type === 'DeviceRequest' ? { codeCodeableConcept: concept } : { medicationCodeableConcept: concept }),
+  };
+}
+
+function evaluate(resources: R[], drafts: R[] = [draft('pump', 'E0784')], ref = `DeviceRequest/${drafts[0]!.id}`): Determination {
+  const orders = recogniseOrders({ resourceType: 'Bundle', type: 'collection', entry: drafts.map((resource) => ({ resource })) } as never, set.orderCatalogue!);
+  const o = orders.find((x) => x.ref === ref);
+  if (!o) throw new Error(`order ${ref} not recognised`);
+  const [d] = determine(o, new PatientRecord('p1', resources as never), set, { requestTime: new Date(AS_OF) });
+  return d!;
+}
+
+/** Everything NCD 280.14 / LCD L33794 IV asks for, via the MDI pathway (order date 2026-11-24). */
+function completeRecord(): R[] {
+  return [
+    patient('male', '1956-06-01'),
+    coverage('2021-06-01'),
+    condition(ICD10, 'E10.9'),
+    cPeptide(0.5, 'ng/mL', '2026-10-01T08:00:00Z', 0.8),
+    fastingGlucose(98, 'mg/dL', '2026-10-01T08:00:00Z'),
+    medStatement(GLARGINE, '2025-01-01', { frequency: 1, period: 1, periodUnit: 'd' }),
+    medStatement(LISPRO, '2025-01-01', { when: ['ACM', 'ACD', 'ACV'] }),
+    ...smbgReadings(250, '2026-09-24', '2026-11-24'),
+    obs('4548-4', 8.1, '%', '2026-09-01'),
+    questionnaireResponse({ 'education-completed': true, 'mdi-self-adjustment': true, 'practitioner-csii-team': true }),
+  ];
+}
+
+const ids = (list: CriterionResult[]) => list.map((c) => c.id);
+const find = (r: CriterionResult | undefined, id: string): CriterionResult | undefined => {
+  if (!r) return undefined;
+  if (r.id === id) return r;
+  for (const c of r.children ?? []) {
+    const hit = find(c, id);
+    if (hit) return hit;
+  }
+  return undefined;
+};
+
+describe('medicare-csii policy (real policies/ directory)', () => {
+  it('loads with the fact registry, its value sets and its questionnaire', () => {
+    const policy = set.policies.find((p) => p.id === 'medicare-csii');
+    expect(policy?.questionnaire).toBe('csii-documentation');
+    expect(set.questionnaires.get('csii-documentation')?.status).toBe('active');
+    expect(policy?.parameters.cPeptideRatioMax).toBe(1.1);
+  });
+
+  it('all criteria met ⇒ covered', () => {
+    const d = evaluate(completeRecord());
+    expect(d.policy?.id).toBe('medicare-csii');
+    expect([ids(d.unmet), ids(d.undocumented)]).toEqual([[], []]);
+    expect(d.outcome).toBe('covered');
+    expect(find(d.root, 'continued-coverage-visit')?.evidence[0]?.note).toContain('initial order');
+  });
+
+  it('missing C-peptide ⇒ conditional, asking for the C-peptide or an autoantibody', () => {
+    const record = completeRecord().filter((r) => !(r.resourceType === 'Observation' && JSON.stringify(r.code).includes('13037-7')));
+    const d = evaluate(record);
+    expect(d.outcome).toBe('conditional');
+    expect(ids(d.undocumented)).toEqual(['c-peptide', 'autoantibody']);
+    expect(d.undocumented[0]!.remedies?.[0]).toMatchObject({ type: 'order-lab', label: 'Fasting C-peptide with concurrent fasting glucose' });
+  });
+
+  it('C-peptide 188% of the lower limit with normal renal function ⇒ not covered', () => {
+    const record = completeRecord().map((r) => (r.resourceType === 'Observation' && JSON.stringify(r.code).includes('13037-7') ? cPeptide(1.5, 'ng/mL', '2026-10-01T08:00:00Z', 0.8) : r));
+    const renal = obs('2164-2', 95, 'mL/min', '2026-10-01');
+    // An autoantibody could still qualify: with none on record the order is only missing documentation.
+    const open = evaluate([...record, renal]);
+    expect(open.outcome).toBe('conditional');
+    expect(ids(open.undocumented)).toEqual(['autoantibody']);
+    const gad = { ...obs('13926-1', 0.2, '[IU]/mL', '2026-10-01'), referenceRange: [{ high: { value: 5, unit: '[IU]/mL' } }] };
+    const d = evaluate([...record, renal, gad]);
+    expect(d.outcome).toBe('not-covered');
+    expect(ids(d.unmet)).toEqual(['c-peptide', 'autoantibody']);
+    expect(d.unmet[0]!.reason).toContain('187.5%');
+  });
+
+  it('structured data wins over the attestation: a DSMT procedure beats "no" in the questionnaire', () => {
+    const record = completeRecord().map((r) =>
+      r.resourceType === 'QuestionnaireResponse'
+        ? questionnaireResponse({ 'education-completed': false, 'mdi-self-adjustment': true, 'practitioner-csii-team': true, 'pump-before-medicare': false })
+        : r,
+    );
+    const without = evaluate(record);
+    expect(without.outcome).toBe('not-covered');
+    expect(ids(without.unmet)).toEqual(['education-attested', 'pump-before-enrollment-attested']);
+    const dsmt = { resourceType: 'Procedure', id: 'dsmt1', status: 'completed', code: { coding: [{ system: HCPCS, code: 'G0108' }] }, performedDateTime: '2024-05-01' };
+    const d = evaluate([...record, dsmt]);
+    expect(d.outcome).toBe('covered');
+    expect(find(d.root, 'education')?.reason).toContain('decided by');
+  });
+
+  it('an insulin pump ordered as E0781 with pump insulin ⇒ not covered, remedy: change the code to E0784', () => {
+    const d = evaluate(completeRecord(), [draft('pump', 'E0781'), draft('ins', 'J1817', HCPCS, 'MedicationRequest')]);
+    expect(d.outcome).toBe('not-covered');
+    expect(ids(d.unmet)).toEqual(['pump-code']);
+    expect(d.unmet[0]!.remedies).toEqual([{ type: 'change-order-code', to: { system: HCPCS, code: 'E0784', display: 'External ambulatory infusion pump, insulin' } }]);
+  });
+
+  it('an implantable insulin pump ⇒ not covered (NCD C.2.b), remedy: remove the order', () => {
+    const d = evaluate(completeRecord(), [draft('pump', 'E0783'), draft('ins', 'J1817', HCPCS, 'MedicationRequest')]);
+    expect(d.outcome).toBe('not-covered');
+    expect(ids(d.unmet)).toEqual(['not-implantable']);
+    expect(d.unmet[0]!.citation).toContain('C.2.b');
+    expect(d.unmet[0]!.remedies).toEqual([{ type: 'remove-order' }]);
+  });
+
+  it('a non-insulin supply ordered with E0784 ⇒ not covered (A52507)', () => {
+    const d = evaluate(completeRecord(), [draft('pump', 'E0784'), draft('sup', 'A4221')]);
+    expect(d.outcome).toBe('not-covered');
+    expect(ids(d.unmet)).toEqual(['supply-pairing']);
+  });
+
+  it('pump supplies for a patient last seen 4 months ago ⇒ not covered (continued coverage)', () => {
+    const pump = device(SNOMED, '69805005');
+    const record = [...completeRecord(), pump, deviceUse(pump, '2025-12-01'), encounter('2026-07-20')];
+    const d = evaluate(record, [draft('sup', 'A4224')], 'DeviceRequest/sup');
+    expect(d.outcome).toBe('not-covered');
+    expect(ids(d.unmet)).toEqual(['continued-coverage-visit']);
+    expect(evaluate([...record, encounter('2026-10-01')], [draft('sup', 'A4224')], 'DeviceRequest/sup').outcome).toBe('covered');
+  });
+
+  it('pump before Medicare (criterion D) instead of the MDI pathway ⇒ covered', () => {
+    const pump = device(SNOMED, '69805005');
+    const record: R[] = [
+      patient('female', '1950-02-01'),
+      coverage('2021-06-01'),
+      condition(ICD10, 'E10.9'),
+      cPeptide(0.5, 'ng/mL', '2026-10-01T08:00:00Z', 0.8),
+      fastingGlucose(98, 'mg/dL', '2026-10-01T08:00:00Z'),
+      pump,
+      deviceUse(pump, '2015-03-01'),
+      ...smbgReadings(124, '2021-05-01', '2021-06-01'),
+      encounter('2026-11-01'),
+      questionnaireResponse({ 'practitioner-csii-team': true }),
+    ];
+    const d = evaluate(record);
+    expect(d.outcome).toBe('covered');
+    expect(find(d.root, 'mdi-pathway')?.status).not.toBe('met');
+    expect(find(d.root, 'pump-before-medicare')?.status).toBe('met');
+  });
+
+  it('HbA1c exactly 7.0% and no other C criterion ⇒ not covered', () => {
+    const record = completeRecord().map((r) => (r.resourceType === 'Observation' && JSON.stringify(r.code).includes('4548-4') ? obs('4548-4', 7.0, '%', '2026-09-01') : r));
+    const withAnswers = record.map((r) =>
+      r.resourceType === 'QuestionnaireResponse'
+        ? questionnaireResponse({
+            'education-completed': true,
+            'mdi-self-adjustment': true,
+            'practitioner-csii-team': true,
+            'c2-recurring-hypoglycemia': false,
+            'c3-premeal-fluctuations': false,
+            'c4-dawn-phenomenon': false,
+            'c5-severe-excursions': false,
+            'pump-before-medicare': false,
+          })
+        : r,
+    );
+    const d = evaluate(withAnswers);
+    expect(d.outcome).toBe('not-covered');
+    expect(ids(d.unmet)).toContain('c1-hba1c');
+    // Without the "no" answers the same record is only missing documentation.
+    expect(evaluate(record).outcome).toBe('conditional');
+  });
+
+  it('evaluates a 5,000-Observation record (linear selection through the code index)', () => {
+    const noise: R[] = [];
+    for (let i = 0; i < 4800; i += 1) noise.push(obs('2345-7', 100 + (i % 50), 'mg/dL', `2026-0${1 + (i % 9)}-1${i % 10}T08:00:00Z`));
+    const record = [...completeRecord(), ...noise];
+    expect(record.filter((r) => r.resourceType === 'Observation').length).toBeGreaterThanOrEqual(5000);
+    expect(evaluate(record).outcome).toBe('covered');
+  });
+});

@@ -1,0 +1,136 @@
+// Payer selection is explicit (DESIGN §3): a Coverage is matched against the payers configured in policies/payers.json
+// by Coverage.payor (reference, identifier, display / Organization.name), Coverage.type and Coverage.class. Nothing
+// matches ⇒ the caller says "no policy configured for this payer"; there is never a silent Medicare default.
+import type { Coverage, Identifier, Organization, Reference } from 'fhir/r4';
+import { canonicalSystem, type PatientRecord } from '../fhir/record.js';
+
+export interface PayerMatchers {
+  payorReferences?: string[];
+  payorIdentifiers?: { system: string; value: string }[];
+  payorDisplayPattern?: string;
+  typeCodings?: { system: string; code: string; display?: string }[];
+  classPlanPattern?: string;
+}
+
+export interface PayerConfig {
+  id: string;
+  label: string;
+  description?: string;
+  /** Policies written for this payer id apply to this payer too (e.g. an MA plan following Medicare NCD/LCDs). */
+  followsPayer?: string;
+  source?: string;
+  match: PayerMatchers;
+  exclude?: PayerMatchers;
+}
+
+/** Matchers with their regular expressions compiled once at load time. */
+export interface CompiledPayer {
+  config: PayerConfig;
+  match: CompiledMatchers;
+  exclude?: CompiledMatchers;
+}
+
+interface CompiledMatchers {
+  refs: Set<string>;
+  identifiers: Set<string>;
+  display?: RegExp;
+  types: Set<string>;
+  plan?: RegExp;
+}
+
+export function compileMatchers(m: PayerMatchers): CompiledMatchers {
+  return {
+    refs: new Set((m.payorReferences ?? []).map((r) => r.trim())),
+    identifiers: new Set((m.payorIdentifiers ?? []).map((i) => `${canonicalSystem(i.system)}|${i.value.trim()}`)),
+    ...(m.payorDisplayPattern ? { display: new RegExp(m.payorDisplayPattern, 'i') } : {}),
+    types: new Set((m.typeCodings ?? []).map((c) => `${canonicalSystem(c.system)}|${c.code.trim()}`)),
+    ...(m.classPlanPattern ? { plan: new RegExp(m.classPlanPattern, 'i') } : {}),
+  };
+}
+
+export function compilePayer(config: PayerConfig): CompiledPayer {
+  return { config, match: compileMatchers(config.match), ...(config.exclude ? { exclude: compileMatchers(config.exclude) } : {}) };
+}
+
+/** What a Coverage says about its payer, read once (payor references resolved against the record). */
+export interface CoverageFacts {
+  refs: string[];
+  identifiers: string[];
+  displays: string[];
+  types: string[];
+  plans: string[];
+}
+
+function localRef(ref: string | undefined): string | undefined {
+  if (!ref) return undefined;
+  const m = /([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/.exec(ref.trim());
+  return m ? m[1] : undefined;
+}
+
+function identifierKeys(ids: (Identifier | undefined)[]): string[] {
+  const out: string[] = [];
+  for (const i of ids) if (i?.value) out.push(`${canonicalSystem(i.system)}|${i.value.trim()}`);
+  return out;
+}
+
+export function coverageFacts(coverage: Coverage, record: PatientRecord): CoverageFacts {
+  const facts: CoverageFacts = { refs: [], identifiers: [], displays: [], types: [], plans: [] };
+  for (const payor of (coverage.payor ?? []) as Reference[]) {
+    const ref = localRef(payor.reference);
+    if (ref) facts.refs.push(ref);
+    facts.identifiers.push(...identifierKeys([payor.identifier]));
+    if (payor.display?.trim()) facts.displays.push(payor.display.trim());
+    const org = ref ? record.resolve<Organization>(ref) : undefined;
+    if (org && (org.resourceType === 'Organization')) {
+      if (org.name?.trim()) facts.displays.push(org.name.trim());
+      for (const alias of org.alias ?? []) if (alias.trim()) facts.displays.push(alias.trim());
+      facts.identifiers.push(...identifierKeys(org.identifier ?? []));
+    }
+  }
+  for (const c of coverage.type?.coding ?? []) if (c.code) facts.types.push(`${canonicalSystem(c.system)}|${c.code.trim()}`);
+  if (coverage.type?.text?.trim()) facts.plans.push(coverage.type.text.trim());
+  for (const cls of coverage.class ?? []) {
+    if (cls.name?.trim()) facts.plans.push(cls.name.trim());
+    if (cls.value?.trim()) facts.plans.push(cls.value.trim());
+  }
+  return facts;
+}
+
+/** Number of matcher kinds that hit (0 = no match). */
+function score(m: CompiledMatchers, f: CoverageFacts): number {
+  let n = 0;
+  if (f.refs.some((r) => m.refs.has(r))) n++;
+  if (f.identifiers.some((i) => m.identifiers.has(i))) n++;
+  if (m.display && f.displays.some((d) => m.display!.test(d))) n++;
+  if (f.types.some((t) => m.types.has(t))) n++;
+  if (m.plan && f.plans.some((p) => m.plan!.test(p))) n++;
+  return n;
+}
+
+export interface PayerMatch {
+  payer: PayerConfig;
+  score: number;
+}
+
+/**
+ * The configured payer a Coverage belongs to: highest number of matching matcher kinds, ties broken by file order;
+ * a payer any of whose `exclude` matchers hits is never chosen (a Medicare Advantage plan is not Medicare FFS).
+ */
+export function matchPayer(coverage: Coverage, record: PatientRecord, payers: readonly CompiledPayer[]): PayerMatch | undefined {
+  const facts = coverageFacts(coverage, record);
+  let best: PayerMatch | undefined;
+  for (const p of payers) {
+    if (p.exclude && score(p.exclude, facts) > 0) continue;
+    const s = score(p.match, facts);
+    if (s > 0 && (!best || s > best.score)) best = { payer: p.config, score: s };
+  }
+  return best;
+}
+
+/** How the payer reads to a person: payor display or Organization name, plus the plan name when there is one. */
+export function payerDisplay(coverage: Coverage, record: PatientRecord): string {
+  const facts = coverageFacts(coverage, record);
+  const name = facts.displays[0] ?? facts.refs[0] ?? (coverage.id ? `of Coverage/${coverage.id}` : 'unknown');
+  const plan = (coverage.class ?? []).map((c) => c.name?.trim()).find((n) => n && n !== name);
+  return plan ? `${name} (plan "${plan}")` : name;
+}

@@ -1,0 +1,130 @@
+// The coverage engine's vocabulary. Pure data: no I/O, no HTTP, no card wording.
+import type { Coding, DeviceRequest, MedicationRequest, Resource } from 'fhir/r4';
+
+/** DESIGN §3: met, not met (the record contradicts it), or not documented (nothing in the record). */
+export type TriState = 'met' | 'not-met' | 'not-documented';
+
+/** One piece of evidence behind a leaf: what was looked at, and what was concluded from it. */
+export interface Evidence {
+  /** `Type/id` of the resource that decided the leaf, when there is one. */
+  reference?: string;
+  /** Effective / authored date of that resource (YYYY-MM-DD or full dateTime). */
+  date?: string;
+  /** Human-readable value as recorded, e.g. "1.5 ng/mL". */
+  value?: string;
+  /** Threshold applied, e.g. "≤ 110% of lower limit 0.8 ng/mL". */
+  threshold?: string;
+  /** Anything else a reviewer needs, e.g. "ratio 188%", "unit mmol/mol converted to 7.4 %". */
+  note?: string;
+}
+
+/** What could fix a gap, declared on the leaf in the policy file; the cards turn it into suggestions. */
+export type Remedy =
+  | { type: 'order-lab'; code: { system: string; code: string; display: string }[]; label: string }
+  | { type: 'questionnaire'; linkId: string }
+  | { type: 'change-order-code'; to: { system: string; code: string; display: string } }
+  | { type: 'remove-order' };
+
+export interface CriterionResult {
+  id: string;
+  text: string;
+  citation: string;
+  /** `firstDocumented`: the first child that is documented decides (structured data before an attestation). */
+  op: 'allOf' | 'anyOf' | 'not' | 'firstDocumented' | 'leaf';
+  status: TriState;
+  evidence: Evidence[];
+  /** Why the status, in a short sentence (especially for not-documented: what is missing). */
+  reason?: string;
+  children?: CriterionResult[];
+  remedies?: Remedy[];
+}
+
+/** A draft order the service recognised as in scope (a pump, pump supplies, or a pump drug). */
+export interface InfusionOrder {
+  /** `DeviceRequest/id` or `MedicationRequest/id`. */
+  ref: string;
+  /** The draft resource exactly as received (never mutated; fhirpath.js must not see it). */
+  resource: DeviceRequest | MedicationRequest;
+  role: 'pump' | 'supply' | 'drug';
+  /** Normalised HCPCS code (trimmed, upper case) when the order carries one. */
+  hcpcs?: string;
+  /** Every coding on the order's code, as received. */
+  codings: Coding[];
+  /** external / implantable for pumps (from the HCPCS or SNOMED code). */
+  pumpKind?: 'external' | 'implantable';
+  /** Human label of what was ordered, e.g. "E0784 External ambulatory infusion pump, insulin". */
+  label: string;
+  authoredOn?: string;
+  requester?: string;
+  /** `Coverage/id` references named by the order's `insurance`. */
+  insurance: string[];
+  /** Companion orders in the same draftOrders bundle (drugs and supplies ordered with a pump, and vice versa). */
+  companions: { ref: string; role: 'pump' | 'supply' | 'drug'; hcpcs?: string; codings: Coding[] }[];
+  /** order-select: whether the clinician just selected this order (always true on order-sign). */
+  selected: boolean;
+}
+
+export interface PolicySummary {
+  id: string;
+  title: string;
+  version: string;
+  /** Who the clinician will recognise as the source, e.g. "Medicare — NCD 280.14 / LCD L33794". */
+  sourceLabel: string;
+  payerLabel: string;
+  links: { label: string; url: string }[];
+  /** Id of the documentation Questionnaire this policy uses, if any. */
+  questionnaireId?: string;
+}
+
+export type Outcome = 'covered' | 'not-covered' | 'conditional' | 'no-policy' | 'indeterminate';
+
+export interface Determination {
+  order: InfusionOrder;
+  /** Absent when no policy applies (unknown payer, unsupported order). */
+  policy?: PolicySummary;
+  /** `Coverage/id` the assertion is about (DeviceRequest.insurance, else the single active matching Coverage). */
+  coverageRef?: string;
+  outcome: Outcome;
+  root?: CriterionResult;
+  /** Leaves that decide the outcome (see `decisiveLeaves`), split by status. */
+  unmet: CriterionResult[];
+  undocumented: CriterionResult[];
+  /** Date everything was evaluated against (the order's authoredOn, else the request time). */
+  asOf: string;
+  /** Plain explanation when there is no root (no policy for this payer, evaluation failed, ...). */
+  message?: string;
+}
+
+/** Everything a fact function may look at. */
+export interface FactContext {
+  record: import('../fhir/record.js').PatientRecord;
+  order: InfusionOrder;
+  /** `Coverage/id` the engine chose for this order (so criteria about enrollment use the same Coverage). */
+  coverageRef?: string;
+  asOf: Date;
+  valueSets: ValueSetRegistry;
+  /** Policy parameters (thresholds), after deployment overrides. */
+  parameters: Readonly<Record<string, number | string | boolean>>;
+  /** Memo shared by the leaves of one evaluation (so e.g. the C-peptide search runs once). */
+  memo: Map<string, unknown>;
+}
+
+export interface LeafOutcome {
+  status: TriState;
+  evidence: Evidence[];
+  reason?: string;
+}
+
+export type FactFunction = (ctx: FactContext, params: Readonly<Record<string, unknown>>) => LeafOutcome;
+
+export interface ValueSetRegistry {
+  /** Codings of a value set (for PatientRecord.byCodes). */
+  codings(valueSetId: string): { system: string; code: string }[];
+  /** Whether a coding belongs to the value set (handles ICD-10 prefix groups such as E08–E13). */
+  contains(valueSetId: string, coding: { system?: string; code?: string }): boolean;
+  has(valueSetId: string): boolean;
+  /** Every loaded value set id (e.g. to build the Observation prefetch from the LOINC codes the rules use). */
+  ids(): string[];
+}
+
+export type { Resource };
