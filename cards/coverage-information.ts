@@ -1,0 +1,173 @@
+// The Da Vinci CRD coverage-information extension and its `update` system action (SPEC-DIGEST §2.9).
+// The updated resource is the full draft order with only this extension added or replaced (CRD resp-37).
+import type { Extension } from 'fhir/r4';
+import type { Action, HookName } from '../src/cds/types.js';
+import type { Determination } from '../src/policy/types.js';
+import { criteriaWithCitations, splitRef } from './text.js';
+
+export const COVERAGE_INFORMATION_URL = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
+/** The IG's HCPCS URI (SPEC-DIGEST §5 item 14: accept all spellings, emit this one). */
+export const HCPCS_SYSTEM = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
+/** coverageAssertionReasons and the legacy coverage-detail codes live in the CRD temp code system. */
+export const CRD_TEMP_SYSTEM = 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp';
+
+export interface CoverageInfoOptions {
+  hook: HookName;
+  crdVersion: '2.0.1' | '2.2';
+  assertNoAuth: boolean;
+  questionnaireUrl: (id: string) => string;
+  today: string;
+  assertionId: string;
+}
+
+type Covered = 'covered' | 'not-covered' | 'conditional' | 'indeterminate';
+
+/** Build the extension for one determination, or undefined when CRD does not allow one (no Coverage, no policy). */
+export function buildCoverageInformation(det: Determination, opts: CoverageInfoOptions): Extension | undefined {
+  if (!det.coverageRef || !det.policy) return undefined;
+  if (det.outcome === 'no-policy') return undefined;
+  const sub: Extension[] = [];
+  const add = (url: string, value: Omit<Extension, 'url'>): void => {
+    sub.push({ url, ...value });
+  };
+  const sign = opts.hook === 'order-sign';
+  const section = det.policy.sourceLabel;
+
+  let covered: Covered;
+  let reasonText: string | undefined;
+  let reasonCoding: { system: string; code: string; display: string } | undefined;
+  let docNeeded: string | undefined;
+  const docPurpose: string[] = [];
+  const infoNeeded: string[] = [];
+  let paNeeded: string | undefined;
+
+  switch (det.outcome) {
+    case 'covered':
+      covered = 'covered';
+      if (opts.assertNoAuth) paNeeded = 'no-auth';
+      break;
+    case 'not-covered': {
+      covered = 'not-covered';
+      const unmet = criteriaWithCitations(det.unmet);
+      reasonText = unmet
+        ? `${section}: criteria not met: ${unmet}`
+        : `${section}: not covered as ordered${det.message ? ` (${det.message})` : ''}`;
+      if (det.undocumented.length > 0) reasonText += `; also not documented: ${criteriaWithCitations(det.undocumented)}`;
+      break;
+    }
+    case 'conditional': {
+      covered = 'conditional';
+      // crd-ci-q3: conditional ⇒ info-needed. None of performer/location/timeframe fits "documentation the record
+      // lacks", so OTH, which crd-ci-q6 pairs with a reason naming what is missing.
+      infoNeeded.push('OTH');
+      const missing = criteriaWithCitations(det.undocumented);
+      reasonText = `${section}: not documented in the record: ${missing || det.message || 'criteria could not be confirmed'}`;
+      if (sign) {
+        // Medicare wants the medical-necessity documentation kept in the medical record (retain-doc, §2.9 table);
+        // hook-19 forbids clinical/admin doc-needed on order-select, hence sign only.
+        docNeeded = 'clinical';
+        docPurpose.push('retain-doc');
+      }
+      break;
+    }
+    case 'indeterminate':
+    default: {
+      const why = det.message ?? 'the coverage check could not be completed';
+      if (opts.crdVersion === '2.2') {
+        covered = 'indeterminate';
+        reasonCoding = { system: CRD_TEMP_SYSTEM, code: 'technical', display: 'Technical issue' };
+      } else {
+        // 2.0.1 has no indeterminate: conditional + info-needed OTH + reason (SPEC-DIGEST §2.9 table).
+        covered = 'conditional';
+        infoNeeded.push('OTH');
+      }
+      reasonText = `${section}: coverage could not be evaluated: ${why}`;
+      break;
+    }
+  }
+  // crd-ci-q2: never pa-needed on a not-covered assertion.
+  if (covered === 'not-covered') paNeeded = undefined;
+
+  add('coverage', { valueReference: { reference: det.coverageRef } });
+  add('covered', { valueCode: covered });
+  if (paNeeded) add('pa-needed', { valueCode: paNeeded });
+  if (docNeeded) add('doc-needed', { valueCode: docNeeded });
+  for (const p of docPurpose) add('doc-purpose', { valueCode: p });
+  for (const i of infoNeeded) add('info-needed', { valueCode: i });
+  if (det.order.hcpcs) {
+    const display = det.order.codings.find((c) => c.code?.trim().toUpperCase() === det.order.hcpcs)?.display;
+    add('billingCode', {
+      valueCoding: { system: HCPCS_SYSTEM, code: det.order.hcpcs, ...(display ? { display } : {}) },
+    });
+  }
+  if (reasonText || reasonCoding) {
+    add('reason', {
+      valueCodeableConcept: { ...(reasonCoding ? { coding: [reasonCoding] } : {}), ...(reasonText ? { text: reasonText } : {}) },
+    });
+  }
+  if (opts.crdVersion === '2.2') {
+    // 2.2 only: detail.category does not exist in 2.0.1 and policy-link is not in its code system.
+    for (const link of det.policy.links) {
+      if (!/^https?:\/\//.test(link.url)) continue;
+      sub.push({
+        url: 'detail',
+        extension: [
+          { url: 'category', valueCode: 'cat-other' },
+          { url: 'code', valueCodeableConcept: { coding: [{ system: CRD_TEMP_SYSTEM, code: 'policy-link' }], text: link.label } },
+          { url: 'value', valueUrl: link.url },
+        ],
+      });
+    }
+  }
+  // crd-ci-q1: a questionnaire only together with doc-needed.
+  if (docNeeded && det.policy.questionnaireId) {
+    add('questionnaire', { valueCanonical: opts.questionnaireUrl(det.policy.questionnaireId) });
+  }
+  add('date', { valueDate: opts.today });
+  add('coverage-assertion-id', { valueString: opts.assertionId });
+  return { url: COVERAGE_INFORMATION_URL, extension: sub };
+}
+
+function coverageOf(ext: Extension): string | undefined {
+  return ext.extension?.find((e) => e.url === 'coverage')?.valueReference?.reference;
+}
+
+/**
+ * Deep clone of `resource` with `ext` in place of any coverage-information extension about the same Coverage
+ * (an older assertion from us: two ids for one Coverage would break CRD resp-32), every other extension kept.
+ */
+export function withCoverageInformation<T extends { extension?: Extension[] }>(resource: T, ext: Extension): T {
+  const clone = structuredClone(resource) as T;
+  const coverage = coverageOf(ext);
+  const existing = clone.extension ?? [];
+  const isReplaced = (e: Extension): boolean => e.url === COVERAGE_INFORMATION_URL && coverageOf(e) === coverage;
+  const at = existing.findIndex(isReplaced);
+  const kept = existing.filter((e) => !isReplaced(e));
+  if (at < 0) kept.push(ext);
+  // Everything before the first replaced extension is kept, so `at` is also its index in `kept`.
+  else kept.splice(at, 0, ext);
+  clone.extension = kept;
+  return clone;
+}
+
+const COVERED_WORDS: Record<string, string> = {
+  covered: 'criteria met',
+  'not-covered': 'not covered as ordered',
+  conditional: 'documentation needed',
+  indeterminate: 'could not be evaluated',
+};
+
+/** The `update` system action for one determination, or undefined when no coverage-information can be sent. */
+export function coverageSystemAction(det: Determination, opts: CoverageInfoOptions): Action | undefined {
+  const ext = buildCoverageInformation(det, opts);
+  if (!ext || !det.policy) return undefined;
+  const covered = ext.extension?.find((e) => e.url === 'covered')?.valueCode ?? '';
+  const [type, id] = splitRef(det.order.ref);
+  const code = det.order.hcpcs ? ` (${det.order.hcpcs})` : '';
+  const words = det.outcome === 'indeterminate' ? COVERED_WORDS.indeterminate : COVERED_WORDS[covered] ?? covered;
+  return {
+    type: 'update',
+    description: `Record ${det.policy.payerLabel} coverage information (${words}) on ${type} ${id}${code}`,
+    resource: withCoverageInformation(det.order.resource, ext),
+  };
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { checklist, criterionShortName, fitSummary, gapPhrase, md, mdLink, orderName, orderShort, truncateText } from './text.js';
+import { csiiTree, leaf, pumpOrder, pumpResource } from './test-fixtures.js';
+
+describe('truncateText', () => {
+  it('leaves short text alone and collapses whitespace', () => {
+    expect(truncateText('Insulin pump E0784:\n  all   criteria met')).toBe('Insulin pump E0784: all criteria met');
+  });
+
+  it('cuts on a word boundary and appends an ellipsis', () => {
+    const text = 'Insulin pump E0784: ' + 'documentation '.repeat(20);
+    const out = truncateText(text, 139);
+    expect(out.length).toBeLessThanOrEqual(139);
+    expect(out.endsWith('…')).toBe(true);
+    expect(out).toMatch(/documentation…$/);
+    expect(out).not.toMatch(/\s…$/);
+  });
+
+  it('cuts a single very long word and never splits a surrogate pair', () => {
+    const out = truncateText('x'.repeat(137) + '😀😀😀', 139);
+    expect(out.length).toBeLessThanOrEqual(139);
+    expect(out).toBe('x'.repeat(137) + '…');
+    const emoji = truncateText('😀'.repeat(100), 139);
+    expect(emoji.length).toBeLessThanOrEqual(139);
+    expect(emoji.slice(0, -1)).toBe('😀'.repeat(69));
+  });
+
+  it('keeps text of exactly the limit', () => {
+    expect(truncateText('a'.repeat(139))).toBe('a'.repeat(139));
+    expect(truncateText('a'.repeat(140))).toHaveLength(139);
+  });
+
+  it('drops trailing punctuation before the ellipsis', () => {
+    expect(truncateText('alpha beta, gamma delta', 13)).toBe('alpha beta…');
+  });
+});
+
+describe('fitSummary', () => {
+  it('keeps the suffix whole when the body is cut', () => {
+    const out = fitSummary('Insulin pump E0784: ' + 'very long reason '.repeat(20), '(+2 more gaps)');
+    expect(out.length).toBeLessThanOrEqual(139);
+    expect(out.endsWith('… (+2 more gaps)')).toBe(true);
+  });
+  it('joins body and suffix with a space', () => {
+    expect(fitSummary('A', '(+1 more gap)')).toBe('A (+1 more gap)');
+    expect(fitSummary('A')).toBe('A');
+  });
+});
+
+describe('markdown helpers', () => {
+  it('escapes markdown in policy text', () => {
+    expect(md('a*b_c [x](y) <b> |')).toBe('a\\*b\\_c \\[x\\](y) \\<b\\> \\|');
+  });
+  it('builds links whose URL cannot break out', () => {
+    expect(mdLink('NCD 280.14', 'https://x.org/a b')).toBe('[NCD 280.14](<https://x.org/a%20b>)');
+  });
+});
+
+describe('order and criterion names', () => {
+  it('names the order in human terms (dev-24)', () => {
+    expect(orderName(pumpOrder())).toBe('DeviceRequest dr-1: E0784 External ambulatory infusion pump, insulin');
+    expect(orderShort(pumpOrder())).toBe('Insulin pump E0784');
+    expect(orderShort(pumpOrder(pumpResource('dr-9', 'E0782', 'Infusion pump, implantable, non-programmable'), { pumpKind: 'implantable', label: 'E0782 Infusion pump, implantable' }))).toBe(
+      'Implantable infusion pump E0782',
+    );
+    expect(orderShort({ ...pumpOrder(), role: 'supply', hcpcs: 'A4224', label: 'A4224 Supplies for maintenance of insulin infusion catheter' })).toBe(
+      'Insulin pump supplies A4224',
+    );
+  });
+
+  it('shortens criterion text for summaries', () => {
+    const tree = csiiTree();
+    const cp = tree.children![2]!.children![0]!;
+    expect(criterionShortName(cp)).toBe('fasting C-peptide');
+    expect(criterionShortName(leaf('x', 'met', 'HbA1c > 7.0%'))).toBe('HbA1c');
+    expect(criterionShortName(leaf('x', 'met', 'Diabetes education completed'))).toBe('diabetes education completed');
+  });
+
+  it('names a gap with its reason, else text and value', () => {
+    expect(gapPhrase(leaf('x', 'not-met', 'Fasting C-peptide ≤ 110%', { reason: 'Fasting C-peptide 188% of lower limit.' }))).toBe('Fasting C-peptide 188% of lower limit');
+    expect(gapPhrase(leaf('x', 'not-met', 'Glucose self-testing ≥ 4/day', { evidence: [{ value: '2.1 tests/day' }] }))).toBe('glucose self-testing 2.1 tests/day — not met');
+    expect(gapPhrase(leaf('x', 'not-documented', 'Diabetes education completed'))).toBe('diabetes education completed not documented');
+  });
+});
+
+describe('checklist', () => {
+  it('renders one line per criterion, nested, with marks, evidence, dates and citations', () => {
+    const text = checklist(csiiTree({ cpeptide: 'not-met', antibody: 'not-met', smbg: 'not-documented' }));
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(14);
+    expect(lines[0]).toBe('- ✗ Medicare CSII criteria for an external insulin pump _(LCD L33794 IV)_');
+    expect(lines[1]).toBe('  - ✓ Insulin pump ordered as E0784 — E0784 _(LCD L33794 IV; A52507)_');
+    expect(lines[4]).toBe(
+      "    - ✗ Fasting C-peptide ≤ 110% of the lab's lower limit, with fasting glucose ≤ 225 mg/dL the same day — 1.5 ng/mL (ratio 188%) on 2026-01-15; needs ≤ 110% of lower limit 0.8 ng/mL — Fasting C-peptide 188% of lower limit — insulinopenia not shown _(LCD L33794 IV.A)_",
+    );
+    expect(lines.find((l) => l.includes('self-testing'))).toBe(
+      '      - ? Glucose self-testing ≥ 4 times/day over the 2 months before the order (or CGM) — No glucose log or CGM use in the record _(NCD 280.14 B.1.e(1)(c))_',
+    );
+    expect(lines.find((l) => l.includes('before Medicare enrollment'))).toMatch(/^ {4}- \? On an insulin pump/);
+  });
+});
