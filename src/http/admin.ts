@@ -1,0 +1,174 @@
+// Admin endpoints: coverage-assertion look-up (billing / prior-authorization linkage) and override analytics.
+// Every route requires `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. Without ADMIN_TOKEN the
+// routes answer 404 (the feature is off, never open). The /analytics page shell is the one response served without
+// the header, because a browser navigation cannot carry it: it contains no data, only the token form (see
+// analytics-page.ts). A wrong or missing token on anything that returns data is 401.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from '../logger.js';
+import { InvalidFilterError, validateFilter, type AnalyticsFilter } from '../store/analytics.js';
+import type { Store } from '../store/index.js';
+import { FRAGMENT_HEADER, renderAnalyticsPage, renderReport } from './analytics-page.js';
+import { badRequest, HttpError, notFound, serviceUnavailable, unauthorized } from './errors.js';
+
+export interface AdminRouterDeps {
+  store: Pick<Store, 'getAssertion' | 'overrideAnalytics'>;
+  adminToken?: string;
+  logger: Logger;
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Constant-time bearer check (hashing first makes the comparison length-independent). */
+export function bearerMatches(header: string | undefined, expected: string): boolean {
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header ?? '');
+  const presented = match?.[1] ?? '';
+  const ok = timingSafeEqual(digest(presented), digest(expected));
+  return ok && presented.length > 0;
+}
+
+type AuthState = 'ok' | 'absent' | 'refused';
+
+const RETRY_AFTER_SECONDS = 5;
+const ID_MAX = 256;
+
+function readFilter(req: Request): AnalyticsFilter {
+  const filter: AnalyticsFilter = {};
+  for (const name of ['from', 'to', 'policyId'] as const) {
+    const raw = req.query[name];
+    if (raw === undefined || raw === '') continue;
+    if (typeof raw !== 'string') throw badRequest(`${name} must be given once, as a string`, [name]);
+    filter[name] = raw;
+  }
+  for (const name of Object.keys(req.query)) {
+    if (!['from', 'to', 'policyId'].includes(name)) throw badRequest(`unknown query parameter "${name}"`, [name]);
+  }
+  try {
+    validateFilter(filter);
+  } catch (err) {
+    if (err instanceof InvalidFilterError) throw badRequest(err.message, [err.parameter]);
+    throw err;
+  }
+  return filter;
+}
+
+function storeFailure(err: unknown, log: Logger): HttpError {
+  if (err instanceof HttpError) return err;
+  log.error({ err: { name: (err as Error)?.name, code: (err as { code?: string })?.code } }, 'admin: store query failed');
+  return serviceUnavailable('Storage unavailable; retry later', RETRY_AFTER_SECONDS);
+}
+
+export function adminRouter(deps: AdminRouterDeps): Router {
+  const router = express.Router();
+  const { store, adminToken, logger } = deps;
+  const log = logger.child({ component: 'admin' });
+
+  const authState = (req: Request): AuthState => {
+    if (req.headers.authorization === undefined) return 'absent';
+    return adminToken !== undefined && bearerMatches(req.headers.authorization, adminToken) ? 'ok' : 'refused';
+  };
+
+  const enabled = (req: Request, _res: Response, next: NextFunction) => {
+    if (adminToken === undefined) {
+      next(notFound('Admin endpoints are disabled (ADMIN_TOKEN is not set)'));
+      return;
+    }
+    next();
+  };
+
+  const requireAdmin = (req: Request, res: Response, next: NextFunction) => {
+    if (authState(req) !== 'ok') {
+      log.warn({ path: req.path, presented: req.headers.authorization !== undefined }, 'admin: refused');
+      next(unauthorized());
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  };
+
+  router.get('/coverage-assertions/:id', enabled, requireAdmin, async (req, res, next) => {
+    try {
+      const id = String(req.params.id);
+      if (id.length === 0 || id.length > ID_MAX) throw badRequest('invalid coverage-assertion id', ['id']);
+      let found;
+      try {
+        found = await store.getAssertion(id);
+      } catch (err) {
+        throw storeFailure(err, log);
+      }
+      if (!found) throw notFound(`No coverage assertion with id ${id}`);
+      res.json(found);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.get('/analytics/overrides', enabled, requireAdmin, async (req, res, next) => {
+    try {
+      const filter = readFilter(req);
+      let rows;
+      try {
+        rows = await store.overrideAnalytics(filter);
+      } catch (err) {
+        throw storeFailure(err, log);
+      }
+      res.json({ generatedAt: new Date().toISOString(), filter, rows });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.get('/analytics', enabled, async (req, res, next) => {
+    try {
+      const state = authState(req);
+      if (state === 'refused') {
+        log.warn({ path: req.path }, 'admin: refused');
+        throw unauthorized();
+      }
+      // The page's own script asks for just the report (no shell, no second nonce'd <style>/<script>); that is data.
+      const fragment = req.get(FRAGMENT_HEADER) === 'report';
+      if (fragment && state !== 'ok') throw unauthorized();
+      // Filters are validated for both cases so a bad link is answered the same way with or without a token.
+      const filter = readFilter(req);
+      let rows;
+      if (state === 'ok') {
+        try {
+          rows = await store.overrideAnalytics(filter);
+        } catch (err) {
+          throw storeFailure(err, log);
+        }
+      }
+      res.setHeader('Vary', `Authorization, ${FRAGMENT_HEADER}`);
+      if (fragment) {
+        res.setHeader('Cache-Control', 'no-store');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+        res.type('html').send(renderReport(rows ?? [], filter, new Date()));
+        return;
+      }
+      const nonce = randomBytes(16).toString('base64');
+      res.setHeader(
+        'Content-Security-Policy',
+        [
+          "default-src 'none'",
+          `script-src 'nonce-${nonce}'`,
+          `style-src 'nonce-${nonce}'`,
+          "connect-src 'self'",
+          "img-src 'self' data:",
+          "form-action 'none'",
+          "frame-ancestors 'none'",
+          "base-uri 'none'",
+        ].join('; '),
+      );
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Referrer-Policy', 'no-referrer');
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('X-Frame-Options', 'DENY');
+      res.type('html').send(renderAnalyticsPage({ nonce, filter, rows, generatedAt: new Date() }));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

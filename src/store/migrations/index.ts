@@ -1,0 +1,14 @@
+// Versioned migrations, defined in code (no directory scanning: works from src/ under tsx and from dist/).
+// Append new migrations with the next number; never edit one that has shipped.
+import type { Migration, MigrationProvider } from 'kysely';
+import { migration001Initial } from './001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '001_initial': migration001Initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};
