@@ -26,8 +26,14 @@ export interface PipelineDeps {
   /** Injected in tests; defaults to global fetch. */
   fetch?: typeof fetch;
   newUuid?: () => string;
-  /** Observers (metrics); must not throw. */
-  onDeterminations?: (serviceId: string, determinations: Determination[]) => void;
+  /** Observer (metrics); must not throw. */
+  observer?: PipelineObserver;
+}
+
+export interface PipelineObserver {
+  determinations(serviceId: string, determinations: Determination[]): void;
+  fhirQuery(key: string, outcome: 'ok' | 'error', seconds: number, kind?: string): void;
+  cards(serviceId: string, response: CdsResponse): void;
 }
 
 /** The CRD configuration a client may send in `extension['davinci-crd.configuration']` (dev-14..17). */
@@ -116,6 +122,7 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
     logger,
     fetch: deps.fetch,
     requestTime: requestTime.getTime(),
+    onQuery: deps.observer ? (...args) => deps.observer!.fhirQuery(...args) : undefined,
   });
   logger.info(
     { sources: gathered.sources, gaps: gathered.gaps.map((g) => g.key), resources: gathered.record.size, fetchMs: gathered.fetchMs },
@@ -123,7 +130,7 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   );
 
   const determinations = inScope.flatMap((order) => evaluateOrder(order, gathered.record, deps.policySet, requestTime, logger));
-  deps.onDeterminations?.(serviceId, determinations);
+  deps.observer?.determinations(serviceId, determinations);
 
   const newUuid = deps.newUuid ?? randomUUID;
   const configuration = readConfiguration(request.extension);
@@ -170,6 +177,7 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
       patientHash: hash,
     });
   }
+  deps.observer?.cards(serviceId, built.response);
   logger.info(
     {
       outcomes: determinations.map((d) => ({ order: d.order.ref, policy: d.policy?.id, outcome: d.outcome })),

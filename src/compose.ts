@@ -7,6 +7,7 @@ import { createJwtVerifier } from './auth/verifier.js';
 import type { Config } from './config.js';
 import { buildPrefetchTemplates } from './fhir/prefetch.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import { allFacts } from './policy/facts/index.js';
 import { loadPolicySet, readParameterOverrides, type PolicySet } from './policy/loader.js';
 import { loadOrderCatalogue } from './policy/orders.js';
@@ -19,9 +20,8 @@ export interface ComposeOptions {
   /** Extra readiness checks (e.g. the database). */
   readinessChecks?: Record<string, () => Promise<boolean>>;
   adminRouter?: Router;
-  metricsRouter?: Router;
-  onHookResult?: (serviceId: string, status: number, seconds: number) => void;
-  onDeterminations?: Parameters<typeof createHookServices>[0]['onDeterminations'];
+  /** Prometheus metrics: served at /metrics and fed by the hook path. */
+  metrics?: Metrics;
   fetch?: typeof fetch;
   newUuid?: () => string;
 }
@@ -61,7 +61,7 @@ export function compose(config: Config, logger: Logger, options: ComposeOptions,
     assertionSink: options.assertionSink,
     fetch: options.fetch,
     newUuid: options.newUuid,
-    onDeterminations: options.onDeterminations,
+    observer: options.metrics,
   });
   const verifier = createJwtVerifier({ auth: config.auth, logger, fetch: options.fetch });
   const checks = { policies: async () => policySet.policies.length > 0, ...options.readinessChecks };
@@ -73,8 +73,8 @@ export function compose(config: Config, logger: Logger, options: ComposeOptions,
     feedbackStore: options.feedbackStore,
     questionnaires: policySet.questionnaires,
     adminRouter: options.adminRouter,
-    metricsRouter: options.metricsRouter,
-    onHookResult: options.onHookResult,
+    metricsRouter: options.metrics?.router,
+    onHookResult: options.metrics ? (...args) => options.metrics!.hookResult(...args) : undefined,
     ready: async () => {
       const results = Object.fromEntries(
         await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const)),

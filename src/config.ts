@@ -70,6 +70,8 @@ export interface Config {
     keepFeedbackComments: boolean;
   };
   adminToken?: string;
+  /** Bearer token required by GET /metrics when set (metrics carry no PHI, but need not be public). */
+  metricsToken?: string;
   webConcurrency: number;
   shutdownGraceMs: number;
 }
@@ -241,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
       keepFeedbackComments: bool(env, 'FEEDBACK_KEEP_COMMENTS', false),
     },
     adminToken: env.ADMIN_TOKEN || undefined,
+    metricsToken: env.METRICS_TOKEN || undefined,
     webConcurrency: int(env, 'WEB_CONCURRENCY', 1, 1, 64),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
   };
@@ -252,6 +255,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(
       'No trusted issuers configured: set CDS_TRUSTED_ISSUERS or CDS_TRUSTED_ISSUERS_FILE (required when NODE_ENV=production)',
     );
+  }
+  if (config.webConcurrency > 1 && !config.store.databaseUrl) {
+    throw new ConfigError('WEB_CONCURRENCY > 1 needs DATABASE_URL: the embedded PGlite database serves one process only');
   }
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');

@@ -1,7 +1,9 @@
 // Prometheus metrics (prom-client): one registry per app instance so tests do not share state.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CdsResponse } from './cds/types.js';
+import { unauthorized } from './http/errors.js';
 import type { Determination } from './policy/types.js';
 
 export interface Metrics {
@@ -15,7 +17,7 @@ export interface Metrics {
   observeStore(stats: () => { queueDepth: number; dropped: number; written: number; retries: number }): void;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export function createMetrics(options: { defaultMetrics?: boolean; token?: string } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pumpcheck_' });
 
@@ -59,7 +61,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
 
   const router = express.Router();
-  router.get('/metrics', async (_req, res) => {
+  const expected = options.token ? createHash('sha256').update(options.token).digest() : undefined;
+  router.get('/metrics', async (req, res, next) => {
+    if (expected) {
+      const given = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
+      if (!timingSafeEqual(createHash('sha256').update(given).digest(), expected)) {
+        next(unauthorized());
+        return;
+      }
+    }
     res.setHeader('Content-Type', registry.contentType);
     res.send(await registry.metrics());
   });

@@ -29,6 +29,8 @@ export interface GatherOptions {
   requestTime?: number;
   /** Cancels the gathering (e.g. the client went away). */
   signal?: AbortSignal;
+  /** Observer of each fallback query (metrics); must not throw. */
+  onQuery?: (key: string, outcome: 'ok' | 'error', seconds: number, kind?: string) => void;
 }
 
 export interface GatheredRecord {
@@ -148,6 +150,8 @@ export async function gatherRecord(options: GatherOptions): Promise<GatheredReco
     const fetchKey = async (item: Pending): Promise<void> => {
       const { template } = item;
       const { key } = template;
+      const started = performance.now();
+      const observe = (outcome: 'ok' | 'error', kind?: string) => options.onQuery?.(key, outcome, (performance.now() - started) / 1000, kind);
       try {
         if (!client) throw new Error(unavailable);
         const url = queryUrl(template, context, patientId, fhir.pageSize);
@@ -161,7 +165,9 @@ export async function gatherRecord(options: GatherOptions): Promise<GatheredReco
           if (result.truncated) gaps.push(truncationGap(template, result.resources.length));
         }
         sources[key] = 'fetched';
+        observe('ok');
       } catch (err) {
+        if (client) observe('error', err instanceof FhirQueryError ? err.kind : err instanceof BudgetExceeded ? 'budget' : 'error');
         const reason = failureReason(err);
         if (item.fallback && item.fallback.length > 0) {
           // Keep what the client did send; the gap tells the engine it may be incomplete.

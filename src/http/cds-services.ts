@@ -5,7 +5,7 @@ import type { CdsRequest, FeedbackRequest } from '../cds/types.js';
 import { validateFeedback, validateRequest } from '../cds/schemas.js';
 import type { Logger } from '../logger.js';
 import type { FeedbackStore } from '../store/types.js';
-import { StoreUnavailableError } from '../store/types.js';
+import { InvalidFeedbackError, StoreUnavailableError } from '../store/types.js';
 import { HttpError, badRequest, notFound, serviceUnavailable } from './errors.js';
 
 export interface CdsRoutesDeps {
@@ -94,6 +94,10 @@ export function cdsServicesRouter(deps: CdsRoutesDeps): Router {
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
         next(serviceUnavailable('Feedback could not be stored right now; retry later', 5));
+        return;
+      }
+      if (err instanceof InvalidFeedbackError) {
+        next(badRequest(`Invalid feedback: ${err.message}`));
         return;
       }
       next(err);

@@ -6,10 +6,10 @@ import type { Logger } from '../logger.js';
 import { overrideAnalytics, type AnalyticsFilter, type OverrideAnalyticsRow } from './analytics.js';
 import { createAssertionSink, type QueuedAssertionSink, type SinkStats } from './assertion-sink.js';
 import { openDb, sql, type Database } from './db.js';
-import { StoreUnavailableError, type AssertionRecord, type FeedbackStore } from './types.js';
+import { InvalidFeedbackError, StoreUnavailableError, type AssertionRecord, type FeedbackStore } from './types.js';
 import type { Kysely } from 'kysely';
 
-export { StoreUnavailableError } from './types.js';
+export { InvalidFeedbackError, StoreUnavailableError } from './types.js';
 export type { AssertionRecord, AssertionSink, FeedbackStore } from './types.js';
 export { StoreStartupError, describeDatabaseUrl } from './db.js';
 export { InvalidFilterError, validateFilter } from './analytics.js';
@@ -20,12 +20,6 @@ export type { SinkStats } from './assertion-sink.js';
 export { patientHash } from './hash.js';
 
 /** A feedback item that cannot be stored as sent (the route should have refused it with 400). */
-export class InvalidFeedbackError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidFeedbackError';
-  }
-}
 
 export interface StoredFeedback {
   card: string;

@@ -37,6 +37,14 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** Feedback the database cannot take as given (the route answers 400, not 503). */
+export class InvalidFeedbackError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidFeedbackError';
+  }
+}
+
 export interface FeedbackStore {
   /** Commit every item (idempotent for duplicate deliveries) before resolving; throws StoreUnavailableError. */
   saveFeedback(serviceId: string, items: FeedbackItem[]): Promise<{ stored: number; duplicates: number; orphans: number }>;
