@@ -156,7 +156,7 @@ describe('order-sign: documentation missing', () => {
     const card = built.response.cards[0]!;
     expect(crdCardType(card)).toBe('additional-orders');
     expect(card.indicator).toBe('warning');
-    expect(card.summary).toBe('Insulin pump E0784: 5 Medicare criteria not documented (fasting C-peptide, positive beta-cell autoantibody, …)');
+    expect(card.summary).toBe('Insulin pump E0784: 2 Medicare requirements not documented (fasting C-peptide, multiple daily injection)');
     expect(card.selectionBehavior).toBe('any');
     expect(card.links).toBeUndefined();
     expect(card.detail).toContain(`attest in the [documentation form](<${QURL}>)`);
@@ -208,7 +208,7 @@ describe('order-sign: documentation missing', () => {
   it('an undocumented criterion without a lab remedy gives an Instructions card', () => {
     const card = build([determination(csiiTree({ smbg: 'not-documented', education: 'not-documented' }))]).response.cards[0]!;
     expect(crdCardType(card)).toBe('instructions');
-    expect(card.summary).toBe('Insulin pump E0784: 3 Medicare criteria not documented (diabetes education completed, glucose self-testing, …)');
+    expect(card.summary).toBe('Insulin pump E0784: multiple daily injection not documented — required by Medicare');
   });
 
   it('adds a Launch SMART card when an app is configured', () => {
@@ -395,7 +395,7 @@ describe('order-select', () => {
       ['info', 'external-reference'],
     ]);
     const card = built.response.cards[0]!;
-    expect(card.summary).toBe('Insulin pump E0784: Medicare will need 4 items not yet on file (fasting C-peptide, positive beta-cell autoantibody, …)');
+    expect(card.summary).toBe('Insulin pump E0784: Medicare will need 2 items not yet on file (fasting C-peptide, diabetes education completed)');
     expect(card.overrideReasons).toBeUndefined();
     expect(card.detail).toContain('What this order will need under Medicare — NCD 280.14 / LCD L33794 (External insulin pump (CSII)): 4 items are not yet on file (?)');
     expect(card.suggestions!.flatMap((s) => s.actions!.map((a) => a.type))).toEqual(['create', 'create', 'create']);
@@ -431,8 +431,8 @@ describe('two orders on order-sign', () => {
     });
     const built = build([pump, supply]);
     expect(built.response.cards.map((c) => [c.summary, crdCardType(c)])).toEqual([
-      ['Insulin pump E0784: 2 Medicare criteria not documented (fasting C-peptide, positive beta-cell autoantibody)', 'additional-orders'],
-      ['Insulin pump supplies A4224: 2 Medicare criteria not documented (fasting C-peptide, positive beta-cell autoantibody)', 'instructions'],
+      ['Insulin pump E0784: fasting C-peptide not documented — required by Medicare', 'additional-orders'],
+      ['Insulin pump supplies A4224: fasting C-peptide not documented — required by Medicare', 'instructions'],
       ['Medicare NCD 280.14 / LCD L33794 — policy text and documentation form', 'external-reference'],
     ]);
     expect(built.response.cards[2]!.extension).toEqual(associated('DeviceRequest/dr-1', 'DeviceRequest/dr-s2'));

@@ -15,6 +15,7 @@ import {
   checklist,
   criterionShortName,
   fitSummary,
+  gapName,
   gapPhrase,
   leaves,
   lowerFirst,
@@ -26,6 +27,7 @@ import {
   plural,
   policyDocuments,
   policyPhrase,
+  topLevelRequirements,
   truncateText,
 } from './text.js';
 
@@ -374,7 +376,9 @@ function selectSummary(det: Determination): string {
 function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): string {
   const short = orderShort(det.order);
   const payer = det.policy?.payerLabel ?? 'payer';
-  const names = det.undocumented.map((c) => criterionShortName(c));
+  // Count requirements, not leaves: "C-peptide or antibody" is one requirement with two ways to meet it.
+  const requirements = topLevelRequirements(det.root, 'not-documented');
+  const names = [...new Set((requirements.length > 0 ? requirements.map(gapName) : det.undocumented.map((c) => criterionShortName(c))))];
   if (names.length === 1) {
     return hook === 'sign'
       ? fitSummary(`${short}: ${names[0]} not documented — required by ${payer}`)
@@ -382,7 +386,7 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   }
   const head =
     hook === 'sign'
-      ? `${short}: ${names.length} ${payer} criteria not documented`
+      ? `${short}: ${names.length} ${payer} requirements not documented`
       : `${short}: ${payer} will need ${names.length} items not yet on file`;
   // As many names as fit, then '…' — the count already says how many there are.
   let list = '';

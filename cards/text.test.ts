@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checklist, criterionShortName, fitSummary, gapPhrase, md, mdLink, orderName, orderShort, truncateText } from './text.js';
+import { checklist, criterionShortName, fitSummary, gapName, gapPhrase, md, mdLink, orderName, orderShort, topLevelRequirements, truncateText } from './text.js';
 import { csiiTree, leaf, pumpOrder, pumpResource } from './test-fixtures.js';
 
 describe('truncateText', () => {
@@ -97,5 +97,46 @@ describe('checklist', () => {
       '      - ? Glucose self-testing ≥ 4 times/day over the 2 months before the order (or CGM) — No glucose log or CGM use in the record _(NCD 280.14 B.1.e(1)(c))_',
     );
     expect(lines.find((l) => l.includes('before Medicare enrollment'))).toMatch(/^ {4}- \? On an insulin pump/);
+  });
+});
+
+describe('gapName: what a summary names for an open requirement', () => {
+  const node = (id: string, op: 'allOf' | 'anyOf', status: 'met' | 'not-met' | 'not-documented', children: ReturnType<typeof leaf>[], label?: string) => ({
+    id,
+    text: `${id} text`,
+    citation: 'X',
+    op,
+    status,
+    evidence: [],
+    children,
+    ...(label ? { label } : {}),
+  });
+
+  it('prefers the label over the text', () => {
+    expect(criterionShortName({ ...leaf('c-peptide', 'not-documented', 'c-peptide text'), label: 'fasting C-peptide' })).toBe('fasting C-peptide');
+  });
+
+  it('descends into the only open part of an allOf', () => {
+    const mdi = node('mdi', 'allOf', 'not-documented', [leaf('a', 'met', 'a text'), { ...leaf('education', 'not-documented', 'education text'), label: 'diabetes education' }], 'MDI pathway');
+    expect(gapName(mdi)).toBe('diabetes education');
+  });
+
+  it('names the group when several parts of an allOf are open', () => {
+    const mdi = node('mdi', 'allOf', 'not-documented', [leaf('a', 'not-documented', 'a text'), leaf('b', 'not-documented', 'b text')], 'MDI pathway');
+    expect(gapName(mdi)).toBe('MDI pathway');
+  });
+
+  it('follows the alternative that is furthest along, else the first listed', () => {
+    const mdi = node('mdi', 'allOf', 'not-documented', [leaf('m1', 'met', 'm1 text'), leaf('m2', 'met', 'm2 text'), { ...leaf('edu', 'not-documented', 'edu text'), label: 'education' }], 'MDI pathway');
+    const prior = node('prior', 'allOf', 'not-documented', [{ ...leaf('p1', 'not-documented', 'p1 text'), label: 'prior pump' }], 'pump before Medicare');
+    expect(gapName(node('path', 'anyOf', 'not-documented', [prior, mdi]))).toBe('education');
+    const emptyMdi = node('mdi', 'allOf', 'not-documented', [leaf('m1', 'not-documented', 'm1 text'), leaf('m2', 'not-documented', 'm2 text')], 'MDI pathway');
+    expect(gapName(node('path', 'anyOf', 'not-documented', [emptyMdi, prior]))).toBe('MDI pathway');
+  });
+
+  it('topLevelRequirements lists the root allOf children with a status', () => {
+    const root = node('root', 'allOf', 'not-documented', [leaf('a', 'met', 'a text'), leaf('b', 'not-documented', 'b text'), leaf('c', 'not-met', 'c text')]);
+    expect(topLevelRequirements(root, 'not-documented').map((c) => c.id)).toEqual(['b']);
+    expect(topLevelRequirements(undefined, 'not-met')).toEqual([]);
   });
 });

@@ -88,11 +88,48 @@ const KEEP_CAPITAL = /^(Medicare|Medicaid|CSII|CGM|MDI|HbA1c|GAD65|IA-2|ZnT8|ICD
 
 /** A criterion named in a few words for summaries: its text up to the first comparison or clause break. */
 export function criterionShortName(c: CriterionResult, max = 40): string {
+  if (c.label) return truncateText(c.label, max);
   let name = c.text.replace(/\s+/g, ' ').trim();
   const stop = name.search(/\s*(?:[≤≥<>=(;:,]| — | - | – |\bwith(?:in)?\b|\bof at least\b|\bat least\b)/u);
   if (stop > 3) name = name.slice(0, stop);
   name = name.replace(/[.\s]+$/, '');
   return truncateText(lowerFirst(name), max);
+}
+
+/** Leaves under `node` that are met: how far along an alternative is. */
+function metLeaves(node: CriterionResult): number {
+  if (!node.children || node.children.length === 0) return node.status === 'met' ? 1 : 0;
+  return node.children.reduce((n, c) => n + metLeaves(c), 0);
+}
+
+/**
+ * Names what is missing under a requirement in a few words: descends while one path is the gap (the only unmet part
+ * of an allOf; the alternative of an anyOf furthest along, the first listed on a tie), else names the node.
+ * "Diabetes education" tells the clinician more than "MDI history or pump before Medicare"; the checklist in the
+ * detail still lists every alternative.
+ */
+export function gapName(node: CriterionResult): string {
+  const children = node.children ?? [];
+  if (node.op === 'allOf') {
+    const open = children.filter((c) => c.status !== 'met');
+    if (open.length === 1) return gapName(open[0]!);
+  } else if (node.op === 'anyOf') {
+    // The alternative with the most progress (met leaves); on a tie the policy's own order decides (stable sort: it
+    // lists the usual pathway first), so an empty record is asked for the usual pathway, not the shortest one.
+    const ranked = children
+      .filter((c) => c.status !== 'met')
+      .map((c) => ({ c, met: metLeaves(c) }))
+      .sort((a, b) => b.met - a.met);
+    if (ranked.length > 0) return gapName(ranked[0]!.c);
+  }
+  return criterionShortName(node);
+}
+
+/** The top-level requirements of a determination (children of the root allOf) that have the given status. */
+export function topLevelRequirements(root: CriterionResult | undefined, status: CriterionResult['status']): CriterionResult[] {
+  if (!root) return [];
+  const top = root.op === 'allOf' && root.children ? root.children : [root];
+  return top.filter((c) => c.status === status);
 }
 
 /** Lower-case the first letter for use mid-sentence, unless the first word is an acronym or a name. */

@@ -100,22 +100,23 @@ export function createMetrics(options: { defaultMetrics?: boolean; token?: strin
           this.set(stats().queueDepth);
         },
       });
-      new Gauge({
-        name: 'pumpcheck_store_dropped_total',
-        help: 'Assertions dropped because the write queue was full (monotonic since start)',
-        registers: [registry],
-        collect() {
-          this.set(stats().dropped);
-        },
-      });
-      new Gauge({
-        name: 'pumpcheck_store_written_total',
-        help: 'Assertions written to the database since start',
-        registers: [registry],
-        collect() {
-          this.set(stats().written);
-        },
-      });
+      // The store keeps monotonic totals; expose them as counters by adding what changed since the last scrape.
+      const monotonic = (name: string, help: string, read: () => number) => {
+        let seen = 0;
+        new Counter({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            const now = read();
+            if (now > seen) this.inc(now - seen);
+            seen = Math.max(seen, now);
+          },
+        });
+      };
+      monotonic('pumpcheck_store_dropped_total', 'Assertions dropped because the write queue was full', () => stats().dropped);
+      monotonic('pumpcheck_store_written_total', 'Assertions written to the database', () => stats().written);
+      monotonic('pumpcheck_store_retries_total', 'Assertion write attempts retried after a database failure', () => stats().retries);
     },
   };
 }

@@ -59,7 +59,7 @@ export interface EvaluationContext extends FactContext {
 const TRI_STATES = new Set<TriState>(['met', 'not-met', 'not-documented']);
 
 export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): CriterionResult {
-  const head = { id: node.id, text: node.text, citation: node.citation ?? '' };
+  const head = { id: node.id, text: node.text, citation: node.citation ?? '', ...(node.label ? { label: node.label } : {}) };
   switch (node.kind) {
     case 'allOf':
     case 'anyOf':

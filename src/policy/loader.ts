@@ -230,6 +230,7 @@ function readPayers(file: string, problems: Problems): CompiledPayer[] {
 interface RawNode {
   id: string;
   text: string;
+  label?: string;
   citation?: string;
   remedies?: Remedy[];
   allOf?: RawNode[];
@@ -323,6 +324,7 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     id: raw.id,
     text: raw.text,
     pointer: at,
+    ...(raw.label !== undefined ? { label: raw.label } : {}),
     ...(raw.citation !== undefined ? { citation: raw.citation } : {}),
     ...(raw.remedies !== undefined ? { remedies: raw.remedies } : {}),
   };

@@ -15,6 +15,8 @@ export interface FhirPathSpec {
 interface NodeBase {
   id: string;
   text: string;
+  /** A few words naming the criterion in card summaries ("fasting C-peptide"); derived from `text` when absent. */
+  label?: string;
   citation?: string;
   remedies?: Remedy[];
   /** JSON pointer of the node in its file (for messages). */

@@ -28,6 +28,8 @@ export type Remedy =
 export interface CriterionResult {
   id: string;
   text: string;
+  /** Short name for card summaries (from the policy file), e.g. "fasting C-peptide". */
+  label?: string;
   citation: string;
   /** `firstDocumented`: the first child that is documented decides (structured data before an attestation). */
   op: 'allOf' | 'anyOf' | 'not' | 'firstDocumented' | 'leaf';
