@@ -353,6 +353,9 @@ function policyLinksLine(policy: PolicySummary | undefined, ctx: Ctx): string | 
 
 function findingSummary(det: Determination): string {
   const short = orderShort(det.order);
+  // On a conditional outcome the unmet leaves are failed alternatives (a "no" on the prior-pump pathway); the
+  // headline is what documentation would still decide it.
+  if (det.outcome === 'conditional' && det.undocumented.length > 0) return undocumentedSummary(det, 'sign');
   const first = det.unmet[0];
   if (first) {
     const extra = det.unmet.length - 1 + det.undocumented.length;
@@ -366,6 +369,7 @@ function findingSummary(det: Determination): string {
 function selectSummary(det: Determination): string {
   const short = orderShort(det.order);
   const payer = det.policy?.payerLabel ?? 'The payer';
+  if (det.outcome === 'conditional' && det.undocumented.length > 0) return undocumentedSummary(det, 'select');
   if (det.unmet.length > 0 || det.outcome === 'not-covered') return findingSummary(det);
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'select');
   const n = leaves(det.root).length;
@@ -380,6 +384,13 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   const requirements = topLevelRequirements(det.root, 'not-documented');
   const names = [...new Set((requirements.length > 0 ? requirements.map(gapName) : det.undocumented.map((c) => criterionShortName(c))))];
   if (names.length === 1) {
+    // A failed alternative explains why documentation is needed ("glucose log averages 2/day": CGM use would do).
+    const context = det.unmet[0] ? lowerFirst(gapPhrase(det.unmet[0])) : undefined;
+    if (context) {
+      return hook === 'sign'
+        ? fitSummary(`${short}: ${payer} needs ${names[0]} documented — ${context}`)
+        : fitSummary(`${short}: ${payer} will also need ${names[0]} — ${context}`);
+    }
     return hook === 'sign'
       ? fitSummary(`${short}: ${names[0]} not documented — required by ${payer}`)
       : fitSummary(`${short}: ${payer} will also need ${names[0]} (not yet on file)`);

@@ -62,6 +62,9 @@ export function buildCoverageInformation(det: Determination, opts: CoverageInfoO
       infoNeeded.push('OTH');
       const missing = criteriaWithCitations(det.undocumented);
       reasonText = `${section}: not documented in the record: ${missing || det.message || 'criteria could not be confirmed'}`;
+      // Alternatives the record contradicts (e.g. a glucose log averaging 2/day while CGM use is undocumented): the
+      // EHR and a reviewer need both halves to see why documentation is what is missing.
+      if (det.unmet.length > 0) reasonText += `; not met: ${criteriaWithCitations(det.unmet)}`;
       if (sign) {
         // Medicare wants the medical-necessity documentation kept in the medical record (retain-doc, §2.9 table);
         // hook-19 forbids clinical/admin doc-needed on order-select, hence sign only.

@@ -140,3 +140,17 @@ describe('gapName: what a summary names for an open requirement', () => {
     expect(topLevelRequirements(undefined, 'not-met')).toEqual([]);
   });
 });
+
+describe('checklist collapses what is already satisfied', () => {
+  it('shows a met group as one line and expands open groups down to their leaves', () => {
+    const met = { id: 'g1', text: 'Group one', citation: 'C1', op: 'allOf' as const, status: 'met' as const, evidence: [], children: [leaf('a', 'met', 'Leaf A')] };
+    const open = { id: 'g2', text: 'Group two', citation: 'C2', op: 'allOf' as const, status: 'not-documented' as const, evidence: [], children: [leaf('b', 'met', 'Leaf B'), leaf('c', 'not-documented', 'Leaf C')] };
+    const root = { id: 'r', text: 'Root', citation: 'R', op: 'allOf' as const, status: 'not-documented' as const, evidence: [], children: [met, open] };
+    const text = checklist(root);
+    expect(text).toContain('Group one');
+    expect(text).not.toContain('Leaf A');
+    expect(text).toContain('Leaf B');
+    expect(text).toContain('Leaf C');
+    expect(checklist(root, { expandMet: true })).toContain('Leaf A');
+  });
+});

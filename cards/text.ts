@@ -116,8 +116,9 @@ export function gapName(node: CriterionResult): string {
   } else if (node.op === 'anyOf') {
     // The alternative with the most progress (met leaves); on a tie the policy's own order decides (stable sort: it
     // lists the usual pathway first), so an empty record is asked for the usual pathway, not the shortest one.
+    // Under an undocumented anyOf only the undocumented alternatives can still be satisfied by documentation.
     const ranked = children
-      .filter((c) => c.status !== 'met')
+      .filter((c) => (node.status === 'not-documented' ? c.status === 'not-documented' : c.status !== 'met'))
       .map((c) => ({ c, met: metLeaves(c) }))
       .sort((a, b) => b.met - a.met);
     if (ranked.length > 0) return gapName(ranked[0]!.c);
@@ -159,6 +160,8 @@ export function gapPhrase(c: CriterionResult): string {
 }
 
 export interface ChecklistOptions {
+  /** Also list the parts of met groups (default: a met group below the root is a single line). */
+  expandMet?: boolean;
   /** Extra text after a line, per criterion id (e.g. a link to the documentation form). */
   annotate?: (c: CriterionResult) => string | undefined;
 }
@@ -176,6 +179,8 @@ export function checklist(root: CriterionResult, options: ChecklistOptions = {})
     let line = pieces.join(' — ');
     if (c.citation) line += ` _(${md(c.citation)})_`;
     lines.push(`${'  '.repeat(depth)}- ${line}`);
+    // A met group is one line: the clinician needs the detail of what is open, not of what is already satisfied.
+    if (depth > 0 && c.status === 'met' && options.expandMet !== true) return;
     for (const child of c.children ?? []) walk(child, depth + 1);
   };
   walk(root, 0);

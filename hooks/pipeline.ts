@@ -10,7 +10,7 @@ import { gatherRecord } from '../src/fhir/gather.js';
 import type { PrefetchTemplate } from '../src/fhir/prefetch.js';
 import { badRequest } from '../src/http/errors.js';
 import { determine } from '../src/policy/engine.js';
-import type { PolicySet } from '../src/policy/loader.js';
+import { orderInScope, type PolicySet } from '../src/policy/loader.js';
 import { type OrderCatalogue, recogniseOrders } from '../src/policy/orders.js';
 import type { Determination, InfusionOrder } from '../src/policy/types.js';
 import { patientHash } from '../src/store/hash.js';
@@ -103,7 +103,7 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
 
   const bundle = context.draftOrders as Bundle;
   const orders = recogniseOrders(bundle, deps.catalogue, hook === 'order-select' ? context.selections : undefined);
-  const inScope = orders.filter((o) => o.selected);
+  const inScope = ordersToEvaluate(orders, deps.policySet);
   logger.info(
     {
       draftOrders: bundle.entry?.length ?? 0,
@@ -187,6 +187,22 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
     'hook evaluated',
   );
   return built.response;
+}
+
+/**
+ * The orders that get a determination of their own. Every pump. A supply or drug only when no pump is ordered with
+ * it (a refill, continued coverage) and some policy covers it: drugs and supplies ordered with a pump are covered as
+ * supplies of a covered pump (NCD 280.14 B.1 NOTE; A52507), and whether they suit the pump is one of the pump's
+ * criteria — a separate card for each would repeat the pump's. On order-select, a pump counts as selected when the
+ * clinician selected it or one of its companions.
+ */
+export function ordersToEvaluate(orders: InfusionOrder[], policySet: PolicySet): InfusionOrder[] {
+  const pumps = orders.filter((o) => o.role === 'pump');
+  if (pumps.length > 0) {
+    const selectedRefs = new Set(orders.filter((o) => o.selected).map((o) => o.ref));
+    return pumps.filter((p) => p.selected || p.companions.some((c) => selectedRefs.has(c.ref)));
+  }
+  return orders.filter((o) => o.selected && policySet.policies.some((p) => orderInScope(p, o, policySet.valueSets)));
 }
 
 /** A technical failure while evaluating one order is that order's outcome, not an HTTP error (DESIGN §3). */

@@ -133,7 +133,13 @@ describe('decisiveLeaves', () => {
     expect(result.status).toBe(N);
     const { unmet, undocumented } = decisiveLeaves(result);
     expect(unmet.map((c) => c.id)).toEqual(['b', 'x1', 'z', 'f2']);
-    expect(undocumented.map((c) => c.id)).toEqual(['c', 'x2', 'f1']);
+    // f1 is not a gap: f2 (the first documented source) already decided 'f'.
+    expect(undocumented.map((c) => c.id)).toEqual(['c', 'x2']);
+  });
+
+  it('an undecided firstDocumented lists every source as a way to document it', () => {
+    const result = evaluateCriteria(group('firstDocumented', 'f', [leaf('f1', D), leaf('f2', D)]), bareContext());
+    expect(decisiveLeaves(result).undocumented.map((c) => c.id)).toEqual(['f1', 'f2']);
   });
 
   it('a met anyOf contributes nothing, even with not-met alternatives', () => {

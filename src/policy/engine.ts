@@ -272,6 +272,13 @@ export function decisiveLeaves(result: CriterionResult | undefined): { unmet: Cr
       push(r);
       return;
     }
+    if (r.op === 'firstDocumented' && r.status !== 'not-documented') {
+      // Decided by the first documented source (e.g. the attestation said "no"): the undocumented sources before it
+      // are not gaps — more documentation elsewhere would not change the answer.
+      const decider = r.children.find((c) => c.status !== 'not-documented');
+      if (decider) walk(decider);
+      return;
+    }
     for (const c of r.children) if (c.status !== 'met') walk(c);
   };
   if (result) walk(result);

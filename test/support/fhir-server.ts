@@ -92,6 +92,23 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/**
+ * Types whose `patient` search parameter is `subject.where(resolve() is Patient)`: Medplum's in-memory repository
+ * resolves every candidate's reference to evaluate it (about 2 s for a few thousand Observations). `subject=Patient/x`
+ * selects exactly the same resources without resolving, so the server answers the same search much faster. Requests
+ * are recorded as the client sent them.
+ */
+const PATIENT_IS_SUBJECT = new Set(['Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'ServiceRequest', 'DeviceRequest', 'QuestionnaireResponse']);
+
+function rewritePatientSearch(resourceType: string, params: URLSearchParams, query: Record<string, string | string[]>): void {
+  const patient = params.get('patient');
+  if (!PATIENT_IS_SUBJECT.has(resourceType) || !patient || !/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) return;
+  params.delete('patient');
+  params.set('subject', patient);
+  delete query.patient;
+  query.subject = patient;
+}
+
 export async function startFhirServer(options: StartFhirServerOptions = {}): Promise<TestFhirServer> {
   loadDefinitions();
   const { resources, ...initial } = options;
@@ -160,6 +177,7 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
       params.set('_count', String(count));
       query._count = String(count);
     }
+    if (isSearch) rewritePatientSearch(resourceType, params, query);
     const body = method === 'GET' || method === 'DELETE' ? undefined : await readBody(req);
     const search = params.toString();
     const [result, resource] = await router.handleRequest(
