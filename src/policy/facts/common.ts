@@ -420,6 +420,168 @@ export function orderCoverage(ctx: FactContext): { coverage?: Coverage; note?: s
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
+// Devices (insulin pumps, CGMs) and the date the initial CSII criteria are measured at.
+
+export interface DeviceLike extends AnyResource {
+  status?: string;
+  type?: CodeableConcept;
+  device?: Reference & { concept?: CodeableConcept; reference?: string };
+  timingPeriod?: { start?: string; end?: string };
+  timingDateTime?: string;
+  recordedOn?: string;
+  codeCodeableConcept?: CodeableConcept;
+  authoredOn?: string;
+  performedDateTime?: string;
+  performedPeriod?: { start?: string; end?: string };
+}
+
+export interface DeviceUse { ref: string; kind: string; current: boolean; startDay?: string; label: string }
+
+/** Devices, device use statements (R4 Reference or R5-style concept) and, optionally, orders/procedures of a value set. */
+export function deviceUses(ctx: FactContext, vs: string, procedureVs?: string, includeRequests = false): DeviceUse[] {
+  const key = `facts:devices:${vs}:${procedureVs ?? ''}:${includeRequests}`;
+  const hit = ctx.memo.get(key) as DeviceUse[] | undefined;
+  if (hit) return hit;
+  const today = asOfDay(ctx);
+  const out: DeviceUse[] = [];
+  const devices = ctx.record.byCodes<DeviceLike & { resourceType: 'Device' }>('Device', ctx.valueSets.codings(vs)) as DeviceLike[];
+  for (const d of devices) {
+    if (d.status === 'entered-in-error') continue;
+    out.push({ ref: refOf(d), kind: 'Device', current: d.status !== 'inactive', label: firstCodeText(d.type) ?? 'device' });
+  }
+  for (const s of ctx.record.all<DeviceLike & { resourceType: 'DeviceUseStatement' }>('DeviceUseStatement') as DeviceLike[]) {
+    if (s.status === 'entered-in-error' || s.status === 'intended') continue;
+    const dev = ctx.record.resolve<DeviceLike & { resourceType: 'Device' }>(s.device) as DeviceLike | undefined;
+    const concept = s.device?.concept ?? dev?.type;
+    if (!codedIn(ctx, vs, concept)) continue;
+    const start = recordedDay(s.timingPeriod?.start ?? s.timingDateTime ?? s.recordedOn);
+    if (start && start > today) continue;
+    const ended = s.timingPeriod?.end && recordedDay(s.timingPeriod.end)! < today;
+    out.push({ ref: refOf(s), kind: 'DeviceUseStatement', current: (s.status === 'active' || s.status === undefined) && !ended, ...(start ? { startDay: start } : {}), label: firstCodeText(concept) ?? 'device' });
+  }
+  if (procedureVs) {
+    for (const p of ctx.record.byCodes<DeviceLike & { resourceType: 'Procedure' }>('Procedure', ctx.valueSets.codings(procedureVs)) as DeviceLike[]) {
+      if (p.status !== 'completed') continue;
+      const start = recordedDay(p.performedDateTime ?? p.performedPeriod?.start);
+      if (start && start > today) continue;
+      out.push({ ref: refOf(p), kind: 'Procedure', current: false, ...(start ? { startDay: start } : {}), label: firstCodeText(p.code as CodeableConcept) ?? 'procedure' });
+    }
+  }
+  if (includeRequests) {
+    for (const r of ctx.record.byCodes<DeviceLike & { resourceType: 'DeviceRequest' }>('DeviceRequest', ctx.valueSets.codings(vs)) as DeviceLike[]) {
+      if (r.status !== 'active' && r.status !== 'completed') continue;
+      if (refOf(r) === ctx.order.ref) continue;
+      const start = recordedDay(r.authoredOn);
+      if (start && start > today) continue;
+      out.push({ ref: refOf(r), kind: 'DeviceRequest', current: r.status === 'active', ...(start ? { startDay: start } : {}), label: firstCodeText(r.codeCodeableConcept) ?? 'device order' });
+    }
+  }
+  ctx.memo.set(key, out);
+  return out;
+}
+
+export const PUMP_DEVICE_VALUE_SET = 'insulin-pump-devices';
+export const PUMP_PROCEDURE_VALUE_SET = 'insulin-pump-procedures';
+
+export interface ContinuedCoverage {
+  /** Supplies/insulin ordered without a pump in the same order set, or an insulin pump in use per the record. */
+  applies: boolean;
+  /** Current insulin pump Devices / DeviceUseStatements. */
+  currentPumps: DeviceUse[];
+  /** What makes it continued coverage (absent for an initial pump order). */
+  why?: Evidence;
+}
+
+/**
+ * Whether the order is for continued coverage of an insulin pump: supplies or pump insulin without a pump in the same
+ * order set (those ordered with a pump belong to that pump order), or a patient already using an insulin pump
+ * (a current Device / DeviceUseStatement). An insulin pump order for a patient without one is the initial order.
+ */
+export function continuedCoverage(ctx: FactContext, deviceValueSet = PUMP_DEVICE_VALUE_SET): ContinuedCoverage {
+  const key = `facts:continued:${deviceValueSet}`;
+  const hit = ctx.memo.get(key) as ContinuedCoverage | undefined;
+  if (hit) return hit;
+  const o = ctx.order;
+  const currentPumps = deviceUses(ctx, deviceValueSet).filter((u) => u.current && u.kind !== 'Procedure');
+  const refill = o.role !== 'pump' && !o.companions.some((c) => c.role === 'pump');
+  let result: ContinuedCoverage;
+  if (refill) result = { applies: true, currentPumps, why: { reference: o.ref, value: o.label, note: 'pump supplies/insulin: continued coverage' } };
+  else if (currentPumps.length > 0) {
+    const p = currentPumps[0]!;
+    result = { applies: true, currentPumps, why: { reference: p.ref, value: p.label, note: 'patient already on an insulin pump: continued coverage' } };
+  } else result = { applies: false, currentPumps };
+  ctx.memo.set(key, result);
+  return result;
+}
+
+export interface InitiationAnchor {
+  /** 'order': an initial pump order, measured as of the order date; 'initiation': continued coverage. */
+  kind: 'order' | 'initiation';
+  /** The order date, or the pump initiation date; absent when on a pump whose start is not documented. */
+  day?: string;
+  /** The day the MDI regimen must be in effect: the order date, or the last day before the pump. */
+  regimenDay?: string;
+  /** "the order" / "pump initiation 2025-01-15": what the windows end at, for thresholds and reasons. */
+  before: string;
+  /** Evidence note naming the anchor: "as of the order date 2026-04-01" / "as of pump initiation 2025-01-15". */
+  note: string;
+  /** For 'initiation': the resource dating the initiation (or, when undated, what shows the pump) and why it applies. */
+  evidence: Evidence[];
+  /** Set when the initiation date is not documented: the reason the criteria anchored on it are not documented. */
+  missing?: string;
+}
+
+/**
+ * The date LCD L33794 IV criterion C is measured at: MDI "for at least 6 months prior to initiation of the insulin
+ * pump", self-testing "during the 2 months prior to initiation", C1–C5 "while on the multiple injection regimen".
+ * For an initial pump order that is the order date. For continued coverage (see continuedCoverage) it is the earliest
+ * documented start of an insulin pump: DeviceUseStatement timing / recordedOn or a completed insertion Procedure (an R4
+ * Device carries no start date). On a pump with no dated start ⇒ `missing`: measuring a refill against its own date
+ * would judge the patient's pump period, not the MDI period that qualified them.
+ */
+export function initiationDate(ctx: FactContext, deviceValueSet = PUMP_DEVICE_VALUE_SET, procedureValueSet = PUMP_PROCEDURE_VALUE_SET): InitiationAnchor {
+  const key = `facts:initiation:${deviceValueSet}:${procedureValueSet}`;
+  const hit = ctx.memo.get(key) as InitiationAnchor | undefined;
+  if (hit) return hit;
+  const today = asOfDay(ctx);
+  const cc = continuedCoverage(ctx, deviceValueSet);
+  let result: InitiationAnchor;
+  if (!cc.applies) {
+    result = { kind: 'order', day: today, regimenDay: today, before: 'the order', note: `as of the order date ${today}`, evidence: [] };
+  } else {
+    const dated = deviceUses(ctx, deviceValueSet, procedureValueSet)
+      .filter((u): u is DeviceUse & { startDay: string } => !!u.startDay)
+      .sort((a, b) => a.startDay.localeCompare(b.startDay) || a.ref.localeCompare(b.ref));
+    const first = dated[0];
+    if (first) {
+      const note = `as of pump initiation ${first.startDay}`;
+      result = {
+        kind: 'initiation',
+        day: first.startDay,
+        regimenDay: addDays(first.startDay, -1),
+        before: `pump initiation ${first.startDay}`,
+        note,
+        evidence: [{ reference: first.ref, date: first.startDay, value: `${first.label} (${first.kind})`, note: `${note}: earliest documented insulin pump start (${cc.why?.note ?? 'continued coverage'})` }],
+      };
+    } else {
+      const shown = cc.currentPumps[0];
+      result = {
+        kind: 'initiation',
+        before: 'pump initiation',
+        note: 'as of pump initiation (date not documented)',
+        evidence: [
+          ...(cc.why ? [cc.why] : []),
+          ...(shown && shown.ref !== cc.why?.reference ? [{ reference: shown.ref, value: shown.label, note: 'insulin pump on record, start not dated' }] : []),
+        ],
+        missing: 'pump start date not documented: continued coverage is judged on the criteria before pump initiation, and no DeviceUseStatement or insertion Procedure dates the insulin pump start',
+      };
+    }
+  }
+  ctx.memo.set(key, result);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
 // Outcome builders.
 
 export function outcome(status: TriState, evidence: Evidence[], reason?: string): LeafOutcome {

@@ -8,10 +8,12 @@ import {
   condition,
   cPeptide,
   ctxFor,
+  device,
   fastingGlucose,
   obs,
   order,
   patient,
+  pumpInsertion,
   withRange,
 } from './fixtures.js';
 
@@ -267,6 +269,40 @@ describe('hba1cAboveDuringMdi', () => {
     expect(run([obs('62388-4', 6.9, '%', '2026-08-01')]).status).toBe('met');
   });
 
+  it('C1 reads the MDI period computed from the insulin value set, with the policy leaf params (valueSet = hba1c)', () => {
+    // MDI since 2025-06-01; an HbA1c of 8.4% 8 months before the order is inside it, though outside the last 6 months.
+    const leaf = { valueSet: 'hba1c', mdiValueSet: 'insulin-drugs' };
+    const r = f.hba1cAboveDuringMdi!(ctxFor([mdi, obs('4548-4', 8.4, '%', '2026-03-20')]), leaf);
+    expect(r.status).toBe('met');
+    expect(r.evidence[0]!.note).toBe('MDI period since 2025-06-01');
+    // Without mdiValueSet the insulin value set is still the default (never the HbA1c value set).
+    expect(f.hba1cAboveDuringMdi!(ctxFor([mdi, obs('4548-4', 8.4, '%', '2026-03-20')]), { valueSet: 'hba1c' }).status).toBe('met');
+  });
+
+  it('C1 shares the memoized MDI analysis with the mdi-frequency / mdi-duration leaves', () => {
+    const ctx = ctxFor([mdi, obs('4548-4', 8.4, '%', '2026-03-20')]);
+    f.mdiDuration!(ctx, { valueSet: 'insulin-drugs' });
+    const keys = [...ctx.memo.keys()].filter((k) => k.startsWith('facts:mdi:'));
+    f.hba1cAboveDuringMdi!(ctx, { valueSet: 'hba1c', mdiValueSet: 'insulin-drugs' });
+    expect([...ctx.memo.keys()].filter((k) => k.startsWith('facts:mdi:'))).toEqual(keys);
+    expect(keys).toEqual(['facts:mdi:insulin-drugs:3:2026-11-24']);
+  });
+
+  it('continued coverage: C1 looks at the MDI period before pump initiation, not at HbA1c on the pump', () => {
+    const ended = { ...mdi, status: 'completed', effectivePeriod: { start: '2024-03-01', end: '2025-01-14' } };
+    const refill = order({ role: 'supply', hcpcs: 'A4224' });
+    const onPump = [ended, device(SNOMED, '69805005'), pumpInsertion('2025-01-15')];
+    const during = f.hba1cAboveDuringMdi!(ctxFor([...onPump, obs('4548-4', 8.6, '%', '2024-10-08')], { order: refill }), { valueSet: 'hba1c' });
+    expect(during.status).toBe('met');
+    expect(during.evidence[0]!.note).toBe('MDI period since 2024-03-01 until 2025-01-14');
+    expect(during.evidence.at(-1)?.note).toContain('as of pump initiation 2025-01-15');
+    const after = f.hba1cAboveDuringMdi!(ctxFor([...onPump, obs('4548-4', 8.6, '%', '2026-08-01')], { order: refill }), { valueSet: 'hba1c' });
+    expect(after.status).toBe('not-documented');
+    const undated = f.hba1cAboveDuringMdi!(ctxFor([ended, device(SNOMED, '69805005'), obs('4548-4', 8.6, '%', '2024-10-08')], { order: refill }), { valueSet: 'hba1c' });
+    expect(undated.status).toBe('not-documented');
+    expect(undated.reason).toContain('pump start date not documented');
+  });
+
   it('without an MDI history it looks at the 6 months before the order', () => {
     const r = f.hba1cAboveDuringMdi!(ctxFor([obs('4548-4', 8.2, '%', '2026-10-01')]), {});
     expect(r.status).toBe('met');
@@ -305,6 +341,25 @@ describe('insulinPumpCode / notImplantableInsulinPump', () => {
     expect(f.notImplantableInsulinPump!(ctxFor([], { order: order({ hcpcs: 'E0782' }) }), {}).status).toBe('not-met');
     const drug = order({ role: 'drug', hcpcs: 'J1817', companions: [companion('pump', 'E0783')] });
     expect(f.notImplantableInsulinPump!(ctxFor([], { order: drug }), {}).status).toBe('not-met');
+  });
+
+  it('two pumps in one request: each pump order is judged on its own pump only', () => {
+    const e0784 = order({ hcpcs: 'E0784', companions: [companion('pump', 'E0783'), companion('drug', 'J1817')] });
+    expect(f.insulinPumpCode!(ctxFor([], { order: e0784 }), {}).status).toBe('met');
+    const external = f.notImplantableInsulinPump!(ctxFor([], { order: e0784 }), {});
+    expect(external.status).toBe('met');
+    expect(external.evidence.map((e) => e.reference)).toEqual(['DeviceRequest/draft1']);
+    const e0783 = order({ hcpcs: 'E0783', pumpKind: 'implantable', companions: [companion('pump', 'E0784')] });
+    expect(f.notImplantableInsulinPump!(ctxFor([], { order: e0783 }), {}).status).toBe('not-met');
+    // E0784 next to an E0781: the E0781 is the one with the wrong code.
+    expect(f.insulinPumpCode!(ctxFor([], { order: order({ hcpcs: 'E0784', companions: [companion('pump', 'E0781')] }) }), {}).status).toBe('met');
+    expect(f.insulinPumpCode!(ctxFor([], { order: order({ hcpcs: 'E0781', companions: [companion('pump', 'E0784')] }) }), {}).status).toBe('not-met');
+  });
+
+  it('a drug or supply ordered with two pumps is judged on both (it is covered only with a covered pump)', () => {
+    const drug = order({ role: 'drug', hcpcs: 'J1817', companions: [companion('pump', 'E0784'), companion('pump', 'E0783')] });
+    expect(f.notImplantableInsulinPump!(ctxFor([], { order: drug }), {}).status).toBe('not-met');
+    expect(f.insulinPumpCode!(ctxFor([], { order: drug }), {}).status).toBe('met');
   });
 
   it('SNOMED-only insulin pump order: met by default, not documented when configured', () => {

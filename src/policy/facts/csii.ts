@@ -1,7 +1,7 @@
 // Fact functions of the Medicare CSII (insulin pump, E0784) policy: NCD 280.14 B.1.e, LCD L33794 indication IV, A52507.
 // Each returns met / not-met / not-documented with the evidence a reviewer needs (resource, date, value as recorded,
 // threshold applied, computation). Thresholds come from the policy's parameters (policies/medicare-csii.policy.json).
-import type { Evidence, FactContext, FactFunction, InfusionOrder, TriState } from '../types.js';
+import type { Evidence, FactContext, FactFunction, InfusionOrder, LeafOutcome, TriState } from '../types.js';
 import {
   C_PEPTIDE_MOLECULAR_WEIGHT as MW_C_PEPTIDE,
   CREATININE_MOLECULAR_WEIGHT as MW_CREATININE,
@@ -28,11 +28,15 @@ import {
   capEvidence,
   codedIn,
   codingsIn,
+  continuedCoverage,
   daysBetween,
+  deviceUses,
   firstCodeText,
   fmt,
   gt,
   gte,
+  type InitiationAnchor,
+  initiationDate,
   isActiveCondition,
   lte,
   notDocumented,
@@ -105,18 +109,23 @@ export const diabetesDiagnosis: FactFunction = (ctx, params) => {
 
 interface PumpLike { ref: string; hcpcs?: string; codings: Coding[]; implantable: boolean; label: string }
 
+/**
+ * The pump(s) a pump-code / implantable-pump leaf judges. A pump order is judged on its own pump only: another pump in
+ * the same request gets its own determination, and must not make this one "not covered" (nor suggest removing it).
+ * A supply or drug order is judged on the pump(s) ordered with it, since it is covered only with a covered pump.
+ */
 function pumpsOfOrderSet(ctx: FactContext, implantableVs: string): PumpLike[] {
-  const out: PumpLike[] = [];
   const o = ctx.order;
   if (o.role === 'pump') {
-    out.push({
+    return [{
       ref: o.ref,
       ...(o.hcpcs ? { hcpcs: o.hcpcs } : {}),
       codings: o.codings,
       implantable: o.pumpKind === 'implantable' || codingsIn(ctx, implantableVs, o.codings),
       label: o.label,
-    });
+    }];
   }
+  const out: PumpLike[] = [];
   for (const c of o.companions) {
     if (c.role !== 'pump') continue;
     out.push({
@@ -136,7 +145,7 @@ function hasCode(ctx: FactContext, vs: string, item: { hcpcs?: string; codings: 
 
 /**
  * The insulin pump is ordered as E0784 (LCD L33794 IV: "Claims for usage of infusion pumps other than E0784 will be
- * denied"). Judges the order itself when it is a pump, else the pump ordered with it. Implantable pumps are left to
+ * denied"). Judges the order itself when it is a pump (only it), else the pump(s) ordered with it. Implantable pumps are left to
  * notImplantableInsulinPump (met here, with a note), so the card does not offer "change the code to E0784" for them.
  * params: { valueSet (csii-pump-code), implantableValueSet (implantable-pump-codes) }; policy parameter
  * uncodedInsulinPumpOrder ('met' | 'not-documented'): an insulin pump ordered by SNOMED only, with no HCPCS.
@@ -654,31 +663,61 @@ function injectionsOn(regimens: Regimen[], day: string): number {
   return sum;
 }
 
-function mdiAnalysis(ctx: FactContext, params: Params): MdiAnalysis {
-  const vs = vsParam(params, 'valueSet', 'insulin-drugs');
-  const min = numParam(ctx, params, 'mdiInjectionsPerDayMin');
-  const key = `facts:mdi:${vs}:${min}`;
+type Anchored = { ok: true; anchor: InitiationAnchor & { day: string; regimenDay: string } } | { ok: false; gap: LeafOutcome };
+
+/**
+ * The date a criterion-C leaf is measured at (see initiationDate). params: anchor 'pump-initiation' (default: pump
+ * initiation for continued coverage, the order date for an initial pump order) or 'asOf' (always the order date);
+ * pumpDeviceValueSet / pumpProcedureValueSet (insulin-pump-devices / insulin-pump-procedures) to find the pump start.
+ */
+function criterionAnchor(ctx: FactContext, params: Params): Anchored {
+  const mode = strParam(ctx, params, 'anchor', 'pump-initiation');
+  let anchor: InitiationAnchor;
+  if (mode === 'asOf') {
+    const today = asOfDay(ctx);
+    anchor = { kind: 'order', day: today, regimenDay: today, before: 'the order', note: `as of the order date ${today}`, evidence: [] };
+  } else if (mode === 'pump-initiation') {
+    anchor = initiationDate(ctx, vsParam(params, 'pumpDeviceValueSet', 'insulin-pump-devices'), vsParam(params, 'pumpProcedureValueSet', 'insulin-pump-procedures'));
+  } else {
+    throw new Error(`unknown anchor "${mode}" (expected pump-initiation or asOf)`);
+  }
+  if (anchor.day === undefined || anchor.regimenDay === undefined) {
+    return { ok: false, gap: notDocumented(ctx, anchor.missing ?? 'pump start date not documented', anchor.evidence, ['DeviceUseStatement', 'Procedure']) };
+  }
+  return { ok: true, anchor: anchor as InitiationAnchor & { day: string; regimenDay: string } };
+}
+
+/** The initiation evidence appended to a leaf measured at pump initiation (nothing extra for the order date). */
+function anchorEvidence(a: InitiationAnchor): Evidence[] {
+  return a.kind === 'initiation' ? a.evidence : [];
+}
+
+/**
+ * Insulin regimens and the MDI run as of `day` (the order date, or the last day before the pump). Keyed by the insulin
+ * value set, the minimum and the day, so the frequency, duration and C1 leaves share one analysis.
+ */
+function mdiAnalysis(ctx: FactContext, vs: string, min: number, day: string): MdiAnalysis {
+  const key = `facts:mdi:${vs}:${min}:${day}`;
   const hit = ctx.memo.get(key) as MdiAnalysis | undefined;
   if (hit) return hit;
-  const today = asOfDay(ctx);
   const regimens = insulinUses(ctx, vs)
     .map((m) => toRegimen(ctx, vs, m))
-    .filter((r): r is Regimen => !!r && r.startDay <= today);
-  const active = regimens.filter((r) => activeOn(r, today));
-  const currentKnown = injectionsOn(regimens, today);
+    .filter((r): r is Regimen => !!r && r.startDay <= day);
+  const active = regimens.filter((r) => activeOn(r, day));
+  const currentKnown = injectionsOn(regimens, day);
   const activeUnknown = active.filter((r) => r.perDay === undefined);
   const current = gte(currentKnown, min) || activeUnknown.length === 0 ? currentKnown : undefined;
   let mdiStart: string | undefined;
   if (current !== undefined && gte(current, min)) {
-    // The count only changes on a start day or the day after an end day: walk those breakpoints back from asOf.
+    // The count only changes on a start day or the day after an end day: walk those breakpoints back from `day`.
     const points = new Set<string>();
     for (const r of regimens) {
       if (r.perDay === undefined) continue;
       points.add(r.startDay);
       if (r.endDay) points.add(addDays(r.endDay, 1));
     }
-    const sorted = [...points].filter((p) => p <= today).sort().reverse();
-    mdiStart = today;
+    const sorted = [...points].filter((p) => p <= day).sort().reverse();
+    mdiStart = day;
     for (const p of sorted) {
       if (gte(injectionsOn(regimens, p), min)) mdiStart = p;
       else break;
@@ -700,61 +739,95 @@ function regimenEvidence(r: Regimen, threshold: string): Evidence {
   };
 }
 
-/** ≥ mdiInjectionsPerDayMin insulin injections/day on the order date, summed over concurrent insulin regimens. */
+/** "on the order date" / "on 2025-01-14, the day before pump initiation". */
+function regimenDayText(a: InitiationAnchor & { regimenDay: string }): string {
+  return a.kind === 'order' ? 'on the order date' : `on ${a.regimenDay}, the day before ${a.before}`;
+}
+
+/**
+ * ≥ mdiInjectionsPerDayMin insulin injections/day, summed over concurrent insulin regimens, on the order date (initial
+ * pump order) or on the last day before pump initiation (continued coverage). params: { valueSet (insulin-drugs),
+ * anchor, pumpDeviceValueSet, pumpProcedureValueSet } (see criterionAnchor).
+ */
 export const mdiInjectionsPerDay: FactFunction = (ctx, params) => {
   const min = numParam(ctx, params, 'mdiInjectionsPerDayMin');
-  const a = mdiAnalysis(ctx, params);
-  const threshold = `≥ ${min} injections/day`;
-  if (a.regimens.length === 0) return notDocumented(ctx, 'no insulin MedicationStatement/MedicationRequest on record', [], ['MedicationStatement', 'MedicationRequest']);
-  if (a.regimens.every((r) => r.perDay === undefined)) {
-    return notDocumented(ctx, 'insulin is on record but no dosage timing says how many injections per day', capEvidence(a.regimens.map((r) => regimenEvidence(r, threshold)), 4));
+  const anchored = criterionAnchor(ctx, params);
+  if (!anchored.ok) return anchored.gap;
+  const an = anchored.anchor;
+  const a = mdiAnalysis(ctx, vsParam(params, 'valueSet', 'insulin-drugs'), min, an.regimenDay);
+  const threshold = an.kind === 'order' ? `≥ ${min} injections/day` : `≥ ${min} injections/day before ${an.before}`;
+  const extra = anchorEvidence(an);
+  if (a.regimens.length === 0) {
+    const what = an.kind === 'order' ? 'no insulin MedicationStatement/MedicationRequest on record' : `no insulin MedicationStatement/MedicationRequest dated before ${an.before}`;
+    return notDocumented(ctx, what, extra, ['MedicationStatement', 'MedicationRequest']);
   }
-  const evidence = capEvidence((a.active.length ? a.active : a.regimens).map((r) => regimenEvidence(r, threshold)), 5);
+  if (a.regimens.every((r) => r.perDay === undefined)) {
+    return notDocumented(ctx, 'insulin is on record but no dosage timing says how many injections per day', [...capEvidence(a.regimens.map((r) => regimenEvidence(r, threshold)), 4), ...extra]);
+  }
+  const evidence = [...capEvidence((a.active.length ? a.active : a.regimens).map((r) => regimenEvidence(r, threshold)), 5), ...extra];
   if (a.current === undefined) {
     return notDocumented(ctx, `known insulin dosing gives ${fmt(a.currentKnown)}/day; the frequency of ${a.activeUnknown.map((r) => r.medText).join(', ')} is not stated`, evidence);
   }
-  if (gte(a.current, min)) return outcome('met', evidence, `${fmt(a.current)} insulin injections/day`);
-  if (a.active.length === 0) return outcome('not-met', evidence, 'no insulin injection regimen is active on the order date');
-  return outcome('not-met', evidence, `${fmt(a.current)} insulin injections/day (< ${min})`);
+  if (gte(a.current, min)) return outcome('met', evidence, `${fmt(a.current)} insulin injections/day${an.kind === 'order' ? '' : ` before ${an.before}`}`);
+  if (a.active.length === 0) return outcome('not-met', evidence, `no insulin injection regimen is active ${regimenDayText(an)}`);
+  return outcome('not-met', evidence, `${fmt(a.current)} insulin injections/day (< ${min})${an.kind === 'order' ? '' : ` ${regimenDayText(an)}`}`);
 };
 
-/** The ≥ 3/day regimen has lasted ≥ mdiMonthsMin calendar months before the order date. */
+/**
+ * The ≥ 3/day regimen has lasted ≥ mdiMonthsMin calendar months before the order date (initial pump order) or before
+ * pump initiation (continued coverage). params as mdiInjectionsPerDay.
+ */
 export const mdiDuration: FactFunction = (ctx, params) => {
   const min = numParam(ctx, params, 'mdiInjectionsPerDayMin');
   const months = numParam(ctx, params, 'mdiMonthsMin');
-  const a = mdiAnalysis(ctx, params);
-  const today = asOfDay(ctx);
-  const cutoff = addMonths(today, -months);
-  const threshold = `≥ ${min}/day since ${cutoff} or earlier (${months} months)`;
+  const anchored = criterionAnchor(ctx, params);
+  if (!anchored.ok) return anchored.gap;
+  const an = anchored.anchor;
+  const a = mdiAnalysis(ctx, vsParam(params, 'valueSet', 'insulin-drugs'), min, an.regimenDay);
+  const cutoff = addMonths(an.day, -months);
+  const threshold = `≥ ${min}/day since ${cutoff} or earlier (${months} months before ${an.before})`;
+  const extra = anchorEvidence(an);
   if (a.regimens.length === 0 || a.regimens.every((r) => r.perDay === undefined)) {
-    return notDocumented(ctx, 'no insulin dosing history on record', [], ['MedicationStatement', 'MedicationRequest']);
+    return notDocumented(ctx, an.kind === 'order' ? 'no insulin dosing history on record' : `no insulin dosing history before ${an.before}`, extra, ['MedicationStatement', 'MedicationRequest']);
   }
-  if (a.current === undefined) return notDocumented(ctx, 'insulin injection frequency not stated for every current insulin', capEvidence(a.active.map((r) => regimenEvidence(r, threshold)), 4));
+  if (a.current === undefined) return notDocumented(ctx, 'insulin injection frequency not stated for every current insulin', [...capEvidence(a.active.map((r) => regimenEvidence(r, threshold)), 4), ...extra]);
   if (!a.mdiStart) {
-    return outcome('not-met', capEvidence(a.active.map((r) => regimenEvidence(r, threshold)), 4), `not on ≥ ${min} injections/day on the order date`);
+    return outcome('not-met', [...capEvidence(a.active.map((r) => regimenEvidence(r, threshold)), 4), ...extra], `not on ≥ ${min} injections/day ${regimenDayText(an)}`);
   }
-  const ev = capEvidence(a.regimens.filter((r) => r.perDay !== undefined && (r.endDay === undefined || r.endDay >= a.mdiStart!)).map((r) => regimenEvidence(r, threshold)), 5);
-  const ran = `on ≥ ${min} injections/day since ${a.mdiStart} (${daysBetween(a.mdiStart, today)} days)`;
-  return a.mdiStart <= cutoff ? outcome('met', ev, ran) : outcome('not-met', ev, `${ran}: less than ${months} months before the order`);
+  const ev = [...capEvidence(a.regimens.filter((r) => r.perDay !== undefined && (r.endDay === undefined || r.endDay >= a.mdiStart!)).map((r) => regimenEvidence(r, threshold)), 5), ...extra];
+  const ran = `on ≥ ${min} injections/day since ${a.mdiStart} (${daysBetween(a.mdiStart, an.day)} days${an.kind === 'order' ? '' : ` before ${an.before}`})`;
+  return a.mdiStart <= cutoff ? outcome('met', ev, ran) : outcome('not-met', ev, `${ran}: less than ${months} months before ${an.before}`);
 };
 
 // =====================================================================================================================
 // HbA1c > 7.0% during the MDI period (LCD IV C1)
 
-/** An HbA1c above hba1cMin (strict) on or after the start of the MDI period. */
+/**
+ * An HbA1c above hba1cMin (strict) during the MDI period: from the start of the ≥ 3/day run that is in effect at the
+ * anchor (the order date, or the day before pump initiation) up to that day. The run is computed from the insulin
+ * value set (params.mdiValueSet, default insulin-drugs) — params.valueSet is the HbA1c value set — and shared with the
+ * mdi-frequency / mdi-duration leaves. No run ⇒ the mdiMonthsMin months before the anchor.
+ * params: { valueSet (hba1c), mdiValueSet (insulin-drugs), jdsCode, anchor, pumpDeviceValueSet, pumpProcedureValueSet }.
+ */
 export const hba1cAboveDuringMdi: FactFunction = (ctx, params) => {
   const min = numParam(ctx, params, 'hba1cMin');
   const months = numParam(ctx, params, 'mdiMonthsMin');
   const jdsSlope = numParam(ctx, params, 'hba1cJdsSlope');
   const jdsIntercept = numParam(ctx, params, 'hba1cJdsIntercept');
   const jdsCode = vsParam(params, 'jdsCode', '62388-4');
-  const today = asOfDay(ctx);
-  const a = mdiAnalysis(ctx, params);
-  const from = a.mdiStart ?? addMonths(today, -months);
-  const periodNote = a.mdiStart ? `MDI period since ${a.mdiStart}` : `MDI period not established; used the ${months} months before the order (since ${from})`;
+  const anchored = criterionAnchor(ctx, params);
+  if (!anchored.ok) return anchored.gap;
+  const an = anchored.anchor;
+  const extra = anchorEvidence(an);
+  const a = mdiAnalysis(ctx, vsParam(params, 'mdiValueSet', 'insulin-drugs'), numParam(ctx, params, 'mdiInjectionsPerDayMin'), an.regimenDay);
+  const from = a.mdiStart ?? addMonths(an.day, -months);
+  const until = an.kind === 'order' ? '' : ` until ${an.regimenDay}`;
+  const periodNote = a.mdiStart
+    ? `MDI period since ${a.mdiStart}${until}`
+    : `MDI period not established; used the ${months} months before ${an.before} (since ${from})`;
   const threshold = `> ${min}% during the MDI period`;
-  const inPeriod = observationsIn(ctx, vsParam(params, 'valueSet', 'hba1c')).filter((d) => d.day >= from);
-  if (inPeriod.length === 0) return notDocumented(ctx, `no HbA1c on record during the ${periodNote}`, [], ['Observation']);
+  const inPeriod = observationsIn(ctx, vsParam(params, 'valueSet', 'hba1c')).filter((d) => d.day >= from && d.day <= an.regimenDay);
+  if (inPeriod.length === 0) return notDocumented(ctx, `no HbA1c on record during the ${periodNote}`, extra, ['Observation']);
   const read = inPeriod.map((d) => {
     const q = d.obs.valueQuantity;
     const base: Evidence = { reference: refOf(d.obs), date: d.when, value: quantityText(q) ?? '—', threshold };
@@ -770,10 +843,10 @@ export const hba1cAboveDuringMdi: FactFunction = (ctx, params) => {
     return { d, value, ev: { ...base, note } };
   });
   const above = read.filter((r) => r.value !== undefined && gt(r.value, min));
-  if (above.length) return outcome('met', capEvidence(above.map((r) => r.ev), 3));
+  if (above.length) return outcome('met', [...capEvidence(above.map((r) => r.ev), 3), ...extra]);
   const usable = read.filter((r) => r.value !== undefined);
-  if (usable.length) return outcome('not-met', capEvidence(usable.map((r) => r.ev), 3), `no HbA1c above ${min}% during the MDI period (highest ${fmt(Math.max(...usable.map((r) => r.value!)), 2)}%)`);
-  return notDocumented(ctx, 'HbA1c results during the MDI period could not be read as %', capEvidence(read.map((r) => r.ev), 3));
+  if (usable.length) return outcome('not-met', [...capEvidence(usable.map((r) => r.ev), 3), ...extra], `no HbA1c above ${min}% during the MDI period (highest ${fmt(Math.max(...usable.map((r) => r.value!)), 2)}%)`);
+  return notDocumented(ctx, 'HbA1c results during the MDI period could not be read as %', [...capEvidence(read.map((r) => r.ev), 3), ...extra]);
 };
 
 // =====================================================================================================================
@@ -789,23 +862,33 @@ function enrollmentDay(ctx: FactContext): { day?: string; evidence?: Evidence; m
 
 /**
  * Average self-monitored glucose readings per day over a window: the `windowMonths` calendar months before the anchor
- * day (the order date, or the Medicare enrollment date for criterion D), anchor day excluded. Readings with the same
- * time stamp count once (meter uploads repeat). No reading in the window ⇒ not documented.
- * params: { anchor: 'asOf' | 'medicare-enrollment', windowMonths, perDayMin, valueSet }; policy parameter
+ * day, anchor day excluded. The anchor: pump initiation ('pump-initiation', the default: the order date for an initial
+ * pump order, the pump start for continued coverage — LCD IV C "during the 2 months prior to initiation"), the order
+ * date ('asOf'), or the Medicare enrollment date ('medicare-enrollment', criterion D). Readings with the same time
+ * stamp count once (meter uploads repeat). No reading in the window ⇒ not documented.
+ * params: { anchor, windowMonths, perDayMin, valueSet, pumpDeviceValueSet, pumpProcedureValueSet }; policy parameter
  * smbgMinDaysWithReadings (0 = off): fewer distinct days with readings ⇒ not documented (not a testing log).
  */
 export const glucoseSelfTesting: FactFunction = (ctx, params) => {
-  const anchor = strParam(ctx, params, 'anchor', 'asOf');
+  const anchor = strParam(ctx, params, 'anchor', 'pump-initiation');
   const months = numParam(ctx, params, 'windowMonths');
   const perDayMin = numParam(ctx, params, 'smbgPerDayMin');
   const minDays = numParam(ctx, params, 'smbgMinDaysWithReadings');
-  let end = asOfDay(ctx);
+  let end: string;
+  let before: string;
   const extra: Evidence[] = [];
   if (anchor === 'medicare-enrollment') {
     const e = enrollmentDay(ctx);
     if (!e.day) return notDocumented(ctx, e.missing!, [], ['Coverage']);
     end = e.day;
+    before = 'Medicare enrollment';
     extra.push(e.evidence!);
+  } else {
+    const anchored = criterionAnchor(ctx, params);
+    if (!anchored.ok) return anchored.gap;
+    end = anchored.anchor.day;
+    before = anchored.anchor.before;
+    extra.push(...anchorEvidence(anchored.anchor));
   }
   const start = addMonths(end, -months);
   const days = daysBetween(start, end);
@@ -817,7 +900,7 @@ export const glucoseSelfTesting: FactFunction = (ctx, params) => {
     readingDays.add(d.day);
   }
   const windowText = `${start} to ${addDays(end, -1)} (${days} days)`;
-  const threshold = `average ≥ ${perDayMin}/day over the ${months} month(s) before ${anchor === 'asOf' ? 'the order' : 'Medicare enrollment'}`;
+  const threshold = `average ≥ ${perDayMin}/day over the ${months} month(s) before ${before}`;
   if (stamps.size === 0) return notDocumented(ctx, `no self-monitored glucose readings between ${windowText}`, extra, ['Observation']);
   const avg = stamps.size / days;
   const ev: Evidence = { date: `${start}/${addDays(end, -1)}`, value: `${stamps.size} readings over ${days} days = ${fmt(avg, 2)}/day`, threshold, note: `readings on ${readingDays.size} distinct days` };
@@ -828,64 +911,6 @@ export const glucoseSelfTesting: FactFunction = (ctx, params) => {
     ? outcome('met', [ev, ...extra])
     : outcome('not-met', [ev, ...extra], `glucose self-testing averages ${fmt(avg, 2)}/day (< ${perDayMin})`);
 };
-
-interface DeviceLike extends AnyResource {
-  status?: string;
-  type?: CodeableConcept;
-  device?: Reference & { concept?: CodeableConcept; reference?: string };
-  timingPeriod?: { start?: string; end?: string };
-  timingDateTime?: string;
-  recordedOn?: string;
-  codeCodeableConcept?: CodeableConcept;
-  authoredOn?: string;
-  performedDateTime?: string;
-  performedPeriod?: { start?: string; end?: string };
-}
-
-interface DeviceUse { ref: string; kind: string; current: boolean; startDay?: string; label: string }
-
-/** Devices, device use statements (R4 Reference or R5-style concept) and, optionally, orders/procedures of a value set. */
-function deviceUses(ctx: FactContext, vs: string, procedureVs?: string, includeRequests = false): DeviceUse[] {
-  const key = `facts:devices:${vs}:${procedureVs ?? ''}:${includeRequests}`;
-  const hit = ctx.memo.get(key) as DeviceUse[] | undefined;
-  if (hit) return hit;
-  const today = asOfDay(ctx);
-  const out: DeviceUse[] = [];
-  const devices = ctx.record.byCodes<DeviceLike & { resourceType: 'Device' }>('Device', ctx.valueSets.codings(vs)) as DeviceLike[];
-  for (const d of devices) {
-    if (d.status === 'entered-in-error') continue;
-    out.push({ ref: refOf(d), kind: 'Device', current: d.status !== 'inactive', label: firstCodeText(d.type) ?? 'device' });
-  }
-  for (const s of ctx.record.all<DeviceLike & { resourceType: 'DeviceUseStatement' }>('DeviceUseStatement') as DeviceLike[]) {
-    if (s.status === 'entered-in-error' || s.status === 'intended') continue;
-    const dev = ctx.record.resolve<DeviceLike & { resourceType: 'Device' }>(s.device) as DeviceLike | undefined;
-    const concept = s.device?.concept ?? dev?.type;
-    if (!codedIn(ctx, vs, concept)) continue;
-    const start = recordedDay(s.timingPeriod?.start ?? s.timingDateTime ?? s.recordedOn);
-    if (start && start > today) continue;
-    const ended = s.timingPeriod?.end && recordedDay(s.timingPeriod.end)! < today;
-    out.push({ ref: refOf(s), kind: 'DeviceUseStatement', current: (s.status === 'active' || s.status === undefined) && !ended, ...(start ? { startDay: start } : {}), label: firstCodeText(concept) ?? 'device' });
-  }
-  if (procedureVs) {
-    for (const p of ctx.record.byCodes<DeviceLike & { resourceType: 'Procedure' }>('Procedure', ctx.valueSets.codings(procedureVs)) as DeviceLike[]) {
-      if (p.status !== 'completed') continue;
-      const start = recordedDay(p.performedDateTime ?? p.performedPeriod?.start);
-      if (start && start > today) continue;
-      out.push({ ref: refOf(p), kind: 'Procedure', current: false, ...(start ? { startDay: start } : {}), label: firstCodeText(p.code as CodeableConcept) ?? 'procedure' });
-    }
-  }
-  if (includeRequests) {
-    for (const r of ctx.record.byCodes<DeviceLike & { resourceType: 'DeviceRequest' }>('DeviceRequest', ctx.valueSets.codings(vs)) as DeviceLike[]) {
-      if (r.status !== 'active' && r.status !== 'completed') continue;
-      if (refOf(r) === ctx.order.ref) continue;
-      const start = recordedDay(r.authoredOn);
-      if (start && start > today) continue;
-      out.push({ ref: refOf(r), kind: 'DeviceRequest', current: r.status === 'active', ...(start ? { startDay: start } : {}), label: firstCodeText(r.codeCodeableConcept) ?? 'device order' });
-    }
-  }
-  ctx.memo.set(key, out);
-  return out;
-}
 
 /**
  * Documented CGM use meets the ≥ 4 tests/day requirement (A52507). params: { valueSet (cgm-devices), anchor }.
@@ -942,22 +967,17 @@ interface Encounter extends AnyResource {
 }
 
 /**
- * Continued coverage: when the order is for pump supplies or pump insulin without a pump in the same order set, or
- * the patient already uses an insulin pump (Device / DeviceUseStatement), the treating practitioner saw the patient within the last 3 months: a finished
+ * Continued coverage (see continuedCoverage: pump supplies or pump insulin without a pump in the same order set, or a
+ * patient already using an insulin pump): the treating practitioner saw the patient within the last 3 months: a finished
  * Encounter ending within visitDaysMax days of the order (parameter visitRule 'days'), or within visitMonthsMax
  * calendar months ('months'). visitRequiresOrderingPractitioner: the Encounter must name the order's requester.
  * Otherwise (an initial pump order) not applicable ⇒ met with a note.
  */
 export const continuedCoverageVisit: FactFunction = (ctx, params) => {
-  const pumpUses = deviceUses(ctx, vsParam(params, 'deviceValueSet', 'insulin-pump-devices')).filter((u) => u.current && u.kind !== 'Procedure');
+  const cc = continuedCoverage(ctx, vsParam(params, 'deviceValueSet', 'insulin-pump-devices'));
   const o: InfusionOrder = ctx.order;
-  // Supplies or insulin ordered together with a pump belong to that (initial) pump order.
-  const refill = o.role !== 'pump' && !o.companions.some((c) => c.role === 'pump');
-  const applies = refill || pumpUses.length > 0;
-  if (!applies) return outcome('met', [{ reference: o.ref, value: o.label, note: 'initial order: the 3-month visit rule applies to continued coverage' }]);
-  const why: Evidence = refill
-    ? { reference: o.ref, value: o.label, note: 'pump supplies/insulin: continued coverage' }
-    : { reference: pumpUses[0]!.ref, value: pumpUses[0]!.label, note: 'patient already on an insulin pump: continued coverage' };
+  if (!cc.applies || !cc.why) return outcome('met', [{ reference: o.ref, value: o.label, note: 'initial order: the 3-month visit rule applies to continued coverage' }]);
+  const why = cc.why;
   const rule = strParam(ctx, params, 'visitRule', 'days');
   const today = asOfDay(ctx);
   const earliest = rule === 'months' ? addMonths(today, -numParam(ctx, params, 'visitMonthsMax')) : addDays(today, -numParam(ctx, params, 'visitDaysMax'));

@@ -196,6 +196,19 @@ export function deviceUse(dev: R, start: string | undefined, status = 'active'):
   };
 }
 
+/** A completed insulin pump insertion (SNOMED 443263006, value set insulin-pump-procedures). */
+export function pumpInsertion(day: string, extra: Record<string, unknown> = {}): R {
+  return {
+    resourceType: 'Procedure',
+    id: nextId('proc'),
+    status: 'completed',
+    subject: { reference: 'Patient/p1' },
+    code: { coding: [{ system: 'http://snomed.info/sct', code: '443263006' }], text: 'Insertion of insulin pump' },
+    performedDateTime: day,
+    ...extra,
+  };
+}
+
 export type Companion = InfusionOrder['companions'][number];
 
 export function companion(role: Companion['role'], hcpcs: string, ref = `DeviceRequest/${hcpcs.toLowerCase()}`): Companion {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csiiFacts, timingPerDay } from './csii.js';
-import { GLARGINE, LISPRO, ctxFor, medRequest, medStatement } from './fixtures.js';
+import { GLARGINE, LISPRO, SNOMED, ctxFor, device, medRequest, medStatement, order, pumpInsertion } from './fixtures.js';
 
 const f = csiiFacts;
 const basal = (start = '2025-01-01') => medStatement(GLARGINE, start, { frequency: 1, period: 1, periodUnit: 'd' });
@@ -111,5 +111,60 @@ describe('mdiDuration', () => {
   it('honours the mdiMonthsMin parameter', () => {
     const ctx = ctxFor([basal('2020-01-01'), prandial('2026-08-24')], { parameters: { mdiMonthsMin: 3 } });
     expect(f.mdiDuration!(ctx, {}).status).toBe('met');
+  });
+});
+
+describe('MDI as of pump initiation (continued coverage)', () => {
+  // MDI 2024-03-01 .. 2025-01-14, pump since 2025-01-15, supplies ordered on 2026-11-24.
+  const ended = { status: 'completed', effectivePeriod: { start: '2024-03-01', end: '2025-01-14' } };
+  const mdiThenPump = () => [
+    medStatement(GLARGINE, '2024-03-01', { frequency: 1, period: 1, periodUnit: 'd' }, ended),
+    medStatement(LISPRO, '2024-03-01', { when: ['ACM', 'ACD', 'ACV'] }, ended),
+    device(SNOMED, '69805005'),
+    pumpInsertion('2025-01-15'),
+  ];
+  const refill = order({ role: 'supply', hcpcs: 'A4224' });
+
+  it('a refill is judged on the regimen before the pump, with the anchor in the evidence', () => {
+    const ctx = ctxFor(mdiThenPump(), { order: refill });
+    const freq = f.mdiInjectionsPerDay!(ctx, {});
+    expect(freq.status).toBe('met');
+    expect(freq.reason).toBe('4 insulin injections/day before pump initiation 2025-01-15');
+    expect(freq.evidence.at(-1)?.note).toContain('as of pump initiation 2025-01-15');
+    const dur = f.mdiDuration!(ctx, {});
+    expect(dur.status).toBe('met');
+    expect(dur.reason).toContain('since 2024-03-01 (320 days before pump initiation 2025-01-15)');
+    expect(dur.evidence[0]!.threshold).toContain('since 2024-07-15 or earlier');
+    // The old reading — as of the refill date, when the patient is on the pump — finds no MDI at all.
+    expect(f.mdiInjectionsPerDay!(ctxFor(mdiThenPump(), { order: refill }), { anchor: 'asOf' }).status).toBe('not-met');
+  });
+
+  it('a pump replacement for a patient already on a pump is anchored at initiation too', () => {
+    expect(f.mdiDuration!(ctxFor(mdiThenPump()), {}).status).toBe('met');
+  });
+
+  it('less than 6 months of MDI before initiation is not met, whatever happened since', () => {
+    const short = { status: 'completed', effectivePeriod: { start: '2024-09-01', end: '2025-01-14' } };
+    const r = f.mdiDuration!(
+      ctxFor([medStatement(LISPRO, '2024-09-01', { code: 'QID' }, short), device(SNOMED, '69805005'), pumpInsertion('2025-01-15')], { order: refill }),
+      {},
+    );
+    expect(r.status).toBe('not-met');
+    expect(r.reason).toContain('less than 6 months before pump initiation 2025-01-15');
+  });
+
+  it('on a pump with no documented start ⇒ not documented, not measured against the order date', () => {
+    const undated = mdiThenPump().filter((r) => r.resourceType !== 'Procedure');
+    for (const fact of [f.mdiInjectionsPerDay!, f.mdiDuration!]) {
+      const r = fact(ctxFor(undated, { order: refill }), {});
+      expect(r.status).toBe('not-documented');
+      expect(r.reason).toContain('pump start date not documented');
+    }
+  });
+
+  it('an initial pump order is still measured as of the order date', () => {
+    const r = f.mdiInjectionsPerDay!(ctxFor(mdiThenPump().filter((x) => x.resourceType === 'MedicationStatement')), {});
+    expect(r.status).toBe('not-met');
+    expect(r.reason).toContain('on the order date');
   });
 });

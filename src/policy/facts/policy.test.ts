@@ -156,11 +156,43 @@ describe('medicare-csii policy (real policies/ directory)', () => {
 
   it('pump supplies for a patient last seen 4 months ago ⇒ not covered (continued coverage)', () => {
     const pump = device(SNOMED, '69805005');
-    const record = [...completeRecord(), pump, deviceUse(pump, '2025-12-01'), encounter('2026-07-20')];
+    // Criterion C is read before the pump start (2025-12-01): the self-testing log and an HbA1c from the MDI period.
+    const beforePump = [...smbgReadings(250, '2025-10-01', '2025-12-01'), obs('4548-4', 8.3, '%', '2025-09-02')];
+    const record = [...completeRecord(), ...beforePump, pump, deviceUse(pump, '2025-12-01'), encounter('2026-07-20')];
     const d = evaluate(record, [draft('sup', 'A4224')], 'DeviceRequest/sup');
     expect(d.outcome).toBe('not-covered');
     expect(ids(d.unmet)).toEqual(['continued-coverage-visit']);
     expect(evaluate([...record, encounter('2026-10-01')], [draft('sup', 'A4224')], 'DeviceRequest/sup').outcome).toBe('covered');
+  });
+
+  it('A4224 refill after the MDI pathway: criterion C is read before pump initiation, not on the refill date', () => {
+    // MDI 2024-03-01 .. 2025-01-14, insulin pump inserted 2025-01-15, seen 24 days ago, supplies ordered 2026-11-24.
+    const ended = { status: 'completed', effectivePeriod: { start: '2024-03-01', end: '2025-01-14' } };
+    const base = completeRecord()
+      .filter((r) => r.resourceType !== 'MedicationStatement')
+      .concat([
+        medStatement(GLARGINE, '2024-03-01', { frequency: 1, period: 1, periodUnit: 'd' }, ended),
+        medStatement(LISPRO, '2024-03-01', { when: ['ACM', 'ACD', 'ACV'] }, ended),
+        device(SNOMED, '69805005'),
+        encounter('2026-10-31'),
+      ]);
+    const start = { resourceType: 'Procedure', id: 'pump-start', status: 'completed', code: { coding: [{ system: SNOMED, code: '443263006' }] }, performedDateTime: '2025-01-15' };
+    const qualified = [...base, start, ...smbgReadings(300, '2024-11-15', '2025-01-15'), obs('4548-4', 8.6, '%', '2024-10-08')];
+    const d = evaluate(qualified, [draft('sup', 'A4224')], 'DeviceRequest/sup');
+    expect([ids(d.unmet), ids(d.undocumented)]).toEqual([[], []]);
+    expect(d.outcome).toBe('covered');
+    for (const id of ['mdi-frequency', 'mdi-duration', 'testing-computed', 'c1-hba1c']) {
+      expect(find(d.root, id)?.evidence.some((e) => e.reference === 'Procedure/pump-start' && e.note?.includes('as of pump initiation 2025-01-15'))).toBe(true);
+    }
+    // Only data from the pump period (the recent log and HbA1c of completeRecord): criterion C is not documented.
+    const onlyRecent = evaluate([...base, start], [draft('sup', 'A4224')], 'DeviceRequest/sup');
+    expect(onlyRecent.outcome).toBe('conditional');
+    expect(ids(onlyRecent.undocumented)).toEqual(expect.arrayContaining(['testing-computed', 'c1-hba1c']));
+    expect(ids(onlyRecent.unmet)).not.toContain('mdi-frequency');
+    // No dated pump start: the MDI criteria are not documented rather than measured against the refill date.
+    const undated = evaluate(qualified.filter((r) => r !== start), [draft('sup', 'A4224')], 'DeviceRequest/sup');
+    expect(undated.outcome).toBe('conditional');
+    expect(find(undated.root, 'mdi-duration')?.reason).toContain('pump start date not documented');
   });
 
   it('pump before Medicare (criterion D) instead of the MDI pathway ⇒ covered', () => {

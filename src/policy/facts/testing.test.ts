@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csiiFacts } from './csii.js';
-import { HCPCS, SNOMED, companion, coverage, ctxFor, device, deviceUse, obs, order, smbgReadings } from './fixtures.js';
+import { HCPCS, SNOMED, companion, coverage, ctxFor, device, deviceUse, obs, order, pumpInsertion, smbgReadings } from './fixtures.js';
 
 const f = csiiFacts;
 // Order date 2026-11-24: the 2-month window is 2026-09-24 .. 2026-11-23 = 61 days.
@@ -108,5 +108,35 @@ describe('cgmUse', () => {
 
   it('SMBG and CGM tests are not confused: glucose readings are not CGM', () => {
     expect(run([obs('41653-7', 120, 'mg/dL', '2026-11-01')]).status).toBe('not-documented');
+  });
+});
+
+describe('glucoseSelfTesting (2 months before pump initiation, continued coverage)', () => {
+  const params = { anchor: 'pump-initiation', windowMonths: '%smbgWindowMonths' };
+  const refill = order({ role: 'supply', hcpcs: 'A4224' });
+  const pump = device(SNOMED, '69805005');
+  // Pump since 2025-01-15 ⇒ window 2024-11-15 .. 2025-01-14 = 61 days; recent readings (on the pump) do not count.
+  const before = smbgReadings(244, '2024-11-15', '2025-01-15');
+  const recent = smbgReadings(300, ...WINDOW);
+
+  it('reads the window before the pump start, and says so', () => {
+    const r = f.glucoseSelfTesting!(ctxFor([pump, pumpInsertion('2025-01-15'), ...before, ...recent], { order: refill }), params);
+    expect(r.status).toBe('met');
+    expect(r.evidence[0]).toMatchObject({ date: '2024-11-15/2025-01-14', value: '244 readings over 61 days = 4/day' });
+    expect(r.evidence[0]!.threshold).toContain('before pump initiation 2025-01-15');
+    expect(r.evidence[1]!.note).toContain('as of pump initiation 2025-01-15');
+  });
+
+  it('readings only after the pump started ⇒ not documented', () => {
+    const r = f.glucoseSelfTesting!(ctxFor([pump, pumpInsertion('2025-01-15'), ...recent], { order: refill }), params);
+    expect(r.status).toBe('not-documented');
+    expect(r.reason).toContain('2024-11-15 to 2025-01-14');
+  });
+
+  it('no pump start date ⇒ not documented; anchor asOf keeps the order date', () => {
+    const r = f.glucoseSelfTesting!(ctxFor([pump, ...recent], { order: refill }), params);
+    expect(r.status).toBe('not-documented');
+    expect(r.reason).toContain('pump start date not documented');
+    expect(f.glucoseSelfTesting!(ctxFor([pump, ...recent], { order: refill }), orderParams).status).toBe('met');
   });
 });
