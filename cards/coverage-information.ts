@@ -7,7 +7,9 @@ import { criteriaWithCitations, splitRef } from './text.js';
 
 export const COVERAGE_INFORMATION_URL = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
 /** The IG's HCPCS URI (SPEC-DIGEST §5 item 14: accept all spellings, emit this one). */
-export const HCPCS_SYSTEM = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
+/** Emitted in billingCode: the CRD IG's HCPCS URI. */
+export { HCPCS_CRD as HCPCS_SYSTEM } from '../src/fhir/systems.js';
+import { HCPCS_CRD as HCPCS_SYSTEM } from '../src/fhir/systems.js';
 /** coverageAssertionReasons and the legacy coverage-detail codes live in the CRD temp code system. */
 export const CRD_TEMP_SYSTEM = 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp';
 

@@ -3,8 +3,9 @@ import type { DeviceRequest, MedicationRequest } from 'fhir/r4';
 import type { BuildOptions } from './build.js';
 import type { CriterionResult, Determination, Evidence, InfusionOrder, PolicySummary, Remedy, TriState } from '../src/policy/types.js';
 
-export const LOINC = 'http://loinc.org';
-export const BLUEBUTTON_HCPCS = 'https://bluebutton.cms.gov/resources/codesystem/hcpcs';
+import { HCPCS_BLUEBUTTON as BLUEBUTTON_HCPCS, LOINC } from '../src/fhir/systems.js';
+
+export { BLUEBUTTON_HCPCS, LOINC };
 
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -2,6 +2,7 @@
 // Lookups by type, by `system|code` and by reference are O(1); policy facts select small candidate sets here before
 // running FHIRPath or arithmetic on them, so cost grows linearly with record size.
 import type { CodeableConcept, Coding, FhirResource, Patient, Reference, Resource } from 'fhir/r4';
+import { HCPCS, HCPCS_BLUEBUTTON, HCPCS_CRD, LOINC, SNOMED } from './systems.js';
 
 /** A part of the record that could not be read (prefetch key missing and the FHIR query failed, timed out, ...). */
 export interface RecordGap {
@@ -14,11 +15,11 @@ export interface RecordGap {
 
 /** Code system URIs treated as the same system (HCPCS is spelled three ways in the wild). */
 const SYSTEM_ALIASES: Record<string, string> = {
-  'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets': 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
-  'https://bluebutton.cms.gov/resources/codesystem/hcpcs': 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
-  'http://bluebutton.cms.gov/resources/codesystem/hcpcs': 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
-  'https://loinc.org': 'http://loinc.org',
-  'https://snomed.info/sct': 'http://snomed.info/sct',
+  [HCPCS_CRD]: HCPCS,
+  [HCPCS_BLUEBUTTON]: HCPCS,
+  [HCPCS_BLUEBUTTON.replace('https:', 'http:')]: HCPCS,
+  'https://loinc.org': LOINC,
+  'https://snomed.info/sct': SNOMED,
 };
 
 export function canonicalSystem(system: string | undefined): string {

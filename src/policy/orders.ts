@@ -7,7 +7,7 @@ import { canonicalSystem } from '../fhir/record.js';
 import { Problems, ptr, readDataFile, validateAgainst } from './schemas.js';
 import type { InfusionOrder } from './types.js';
 
-export const HCPCS_SYSTEM = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
+import { HCPCS as HCPCS_SYSTEM } from '../fhir/systems.js';
 
 export type OrderRole = 'pump' | 'supply' | 'drug';
 

@@ -22,11 +22,9 @@ export function realPayers(): unknown {
   return JSON.parse(readFileSync(path.join(projectRoot, 'policies', 'payers.json'), 'utf8'));
 }
 
-export const HCPCS = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
-export const LOINC = 'http://loinc.org';
-export const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
-export const SCT = 'http://snomed.info/sct';
-export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+import { HCPCS, ICD10CM as ICD10, LOINC, RXNORM, SNOMED as SCT } from '../../src/fhir/systems.js';
+
+export { HCPCS, ICD10, LOINC, RXNORM, SCT };
 
 export const testValueSets = {
   'valuesets/diabetes-dx.json': {

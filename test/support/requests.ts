@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Coverage, DeviceRequest, FhirResource, MedicationRequest, Patient } from 'fhir/r4';
 
-export const HCPCS = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
+export { HCPCS_CRD as HCPCS } from '../../src/fhir/systems.js';
+import { HCPCS_CRD as HCPCS } from '../../src/fhir/systems.js';
 
 export function pumpOrder(id: string, code = 'E0784', extra: Partial<DeviceRequest> = {}): DeviceRequest {
   return {

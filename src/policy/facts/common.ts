@@ -6,7 +6,7 @@ import type { Evidence, FactContext, LeafOutcome, TriState } from '../types.js';
 import { canonicalSystem } from '../../fhir/record.js';
 import { unitOf } from '../units.js';
 
-export const HCPCS = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
+export { HCPCS } from '../../fhir/systems.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Minimal structural views of the resources the facts read.

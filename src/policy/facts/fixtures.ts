@@ -14,12 +14,9 @@ export const CSII_POLICY = JSON.parse(readFileSync(`${POLICIES_DIR}medicare-csii
 };
 export const CSII_PARAMETERS = CSII_POLICY.parameters;
 
-export const LOINC = 'http://loinc.org';
-export const SNOMED = 'http://snomed.info/sct';
-export const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
-export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
-export const UCUM = 'http://unitsofmeasure.org';
-export { HCPCS };
+import { ICD10CM as ICD10, LOINC, RXNORM, SNOMED, UCUM } from '../../fhir/systems.js';
+
+export { HCPCS, ICD10, LOINC, RXNORM, SNOMED, UCUM };
 
 /** Order date used throughout the tests. */
 export const AS_OF = '2026-11-24T15:00:00Z';
