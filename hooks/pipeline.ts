@@ -104,15 +104,15 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   const bundle = context.draftOrders as Bundle;
   const orders = recogniseOrders(bundle, deps.catalogue, hook === 'order-select' ? context.selections : undefined);
   const inScope = ordersToEvaluate(orders, deps.policySet);
-  logger.info(
-    {
-      draftOrders: bundle.entry?.length ?? 0,
-      pumpOrders: orders.filter((o) => o.role === 'pump').length,
-      inScopeOrders: inScope.length,
-    },
-    'orders recognised',
-  );
-  if (inScope.length === 0) return { cards: [] };
+  const counts = {
+    draftOrders: bundle.entry?.length ?? 0,
+    pumpOrders: orders.filter((o) => o.role === 'pump').length,
+    evaluatedOrders: inScope.length,
+  };
+  if (inScope.length === 0) {
+    logger.info(counts, 'no infusion-pump order to check');
+    return { cards: [] };
+  }
 
   const gathered = await gatherRecord({
     request,
@@ -124,10 +124,8 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
     requestTime: requestTime.getTime(),
     onQuery: deps.observer ? (...args) => deps.observer!.fhirQuery(...args) : undefined,
   });
-  logger.info(
-    { sources: gathered.sources, gaps: gathered.gaps.map((g) => g.key), resources: gathered.record.size, fetchMs: gathered.fetchMs },
-    'record gathered',
-  );
+  logger.debug({ sources: gathered.sources, resources: gathered.record.size, fetchMs: gathered.fetchMs }, 'record gathered');
+  if (gathered.gaps.length > 0) logger.warn({ gaps: gathered.gaps.map((g) => g.key) }, 'parts of the record could not be read');
 
   const determinations = inScope.flatMap((order) => evaluateOrder(order, gathered.record, deps.policySet, requestTime, logger));
   deps.observer?.determinations(serviceId, determinations);
@@ -180,6 +178,9 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   deps.observer?.cards(serviceId, built.response);
   logger.info(
     {
+      ...counts,
+      resources: gathered.record.size,
+      fetchMs: gathered.fetchMs,
       outcomes: determinations.map((d) => ({ order: d.order.ref, policy: d.policy?.id, outcome: d.outcome })),
       cards: built.response.cards.length,
       systemActions: built.response.systemActions?.length ?? 0,

@@ -202,7 +202,8 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST ?? '0.0.0.0',
     publicBaseUrl: url(env, 'PUBLIC_BASE_URL'),
     logLevel: env.LOG_LEVEL ?? 'info',
-    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 5 * 1024 * 1024, 1024),
+    // Ten years of self-monitored glucose readings in prefetch is ~14 MB of JSON: 5 MiB would refuse real patients.
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
     corsOrigins: list(env, 'CORS_ORIGINS', ['https://sandbox.cds-hooks.org']),
     auth: {
       trustedIssuers: parseTrustedIssuers(env),

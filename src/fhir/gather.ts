@@ -313,8 +313,16 @@ export function belongsToPatient(resource: Resource, resourceType: string, patie
   const pick = PATIENT_REFERENCE[resourceType];
   const ref: Reference | undefined = pick ? pick(r) : (r.subject ?? r.patient);
   if (!pick && ref === undefined) return true;
-  const s = typeof ref?.reference === 'string' ? ref.reference.replace(/\/_history\/[^/]*$/, '') : '';
-  return s === `Patient/${patientId}` || s.endsWith(`/Patient/${patientId}`);
+  let s = typeof ref?.reference === 'string' ? ref.reference : '';
+  // Runs for every gathered resource: the regex only when there is a version to strip.
+  if (s.includes('/_history/')) s = s.replace(/\/_history\/[^/]*$/, '');
+  const tail = s.length - patientId.length;
+  return (
+    tail >= 8 &&
+    s.endsWith(patientId) &&
+    s.startsWith('Patient/', tail - 8) &&
+    (tail === 8 || s.charCodeAt(tail - 9) === 47 /* / */)
+  );
 }
 
 /** Rejects as soon as `signal` aborts, even if the underlying work (an injected fetch) ignores it. */

@@ -1,7 +1,7 @@
 // PatientRecord: one indexed snapshot of the patient's resources, built once per request.
 // Lookups by type, by `system|code` and by reference are O(1); policy facts select small candidate sets here before
 // running FHIRPath or arithmetic on them, so cost grows linearly with record size.
-import type { CodeableConcept, Coding, FhirResource, Patient, Reference, Resource } from 'fhir/r4';
+import type { CodeableConcept, FhirResource, Patient, Reference, Resource } from 'fhir/r4';
 import { HCPCS, HCPCS_BLUEBUTTON, HCPCS_CRD, LOINC, SNOMED } from './systems.js';
 
 /** A part of the record that could not be read (prefetch key missing and the FHIR query failed, timed out, ...). */
@@ -49,12 +49,6 @@ const CODE_PATHS: Record<string, (r: any) => (CodeableConcept | undefined)[]> = 
   QuestionnaireResponse: () => [],
 };
 
-function codingsOf(concepts: (CodeableConcept | undefined)[]): Coding[] {
-  const out: Coding[] = [];
-  for (const cc of concepts) for (const c of cc?.coding ?? []) out.push(c);
-  return out;
-}
-
 export class PatientRecord {
   readonly patientId: string;
   readonly patient?: Patient;
@@ -83,14 +77,15 @@ export class PatientRecord {
     list.push(resource);
     const paths = CODE_PATHS[resource.resourceType];
     if (!paths) return;
-    const seen = new Set<string>();
-    for (const coding of codingsOf(paths(resource))) {
-      const key = `${resource.resourceType}#${codeKey(coding.system, coding.code)}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      let bucket = this.byTypeAndCode.get(key);
-      if (!bucket) this.byTypeAndCode.set(key, (bucket = []));
-      bucket.push(resource);
+    // Runs once per resource of a record of thousands: no per-resource allocations beyond the keys themselves.
+    for (const cc of paths(resource)) {
+      for (const coding of cc?.coding ?? []) {
+        const key = `${resource.resourceType}#${codeKey(coding.system, coding.code)}`;
+        let bucket = this.byTypeAndCode.get(key);
+        if (!bucket) this.byTypeAndCode.set(key, (bucket = []));
+        // The same coding twice on one resource: buckets are filled resource by resource, so a repeat is the last one.
+        if (bucket[bucket.length - 1] !== resource) bucket.push(resource);
+      }
     }
   }
 

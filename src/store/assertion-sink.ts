@@ -28,6 +28,11 @@ export interface SinkOptions {
   queueMax: number;
   logger: Logger;
   batchSize?: number;
+  /**
+   * How long a partial batch waits for company before it is written. One transaction per assertion costs PGlite
+   * ~0.8 ms of the service's CPU, one per 10 ~0.13 ms each (bench profile): a short wait batches busy periods.
+   */
+  lingerMs?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
   /** Minimum interval between two "dropped" warnings (they carry the count since the last one). */
@@ -55,6 +60,7 @@ function isValid(a: AssertionRecord): boolean {
 
 export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
   const batchSize = opts.batchSize ?? 100;
+  const lingerMs = opts.lingerMs ?? 50;
   const retryBaseMs = opts.retryBaseMs ?? 250;
   const retryMaxMs = opts.retryMaxMs ?? 30_000;
   const dropLogIntervalMs = opts.dropLogIntervalMs ?? 10_000;
@@ -66,6 +72,7 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
   let stopped = false;
   let failures = 0;
   let retryTimer: NodeJS.Timeout | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
   let dropTimer: NodeJS.Timeout | undefined;
   let unreportedDrops = 0;
   let lastDropLog = 0;
@@ -123,7 +130,13 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
     }
   };
 
+  const cancelLinger = () => {
+    if (lingerTimer) clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+  };
+
   async function drain(): Promise<void> {
+    cancelLinger();
     if (running || stopped) return;
     running = true;
     try {
@@ -188,7 +201,14 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
           }
         }
         queue.push(copy);
-        if (!running && !retryTimer) queueMicrotask(() => void drain());
+        if (running || retryTimer) return; // the running drain loop or the retry will take it
+        if (queue.length >= batchSize || lingerMs <= 0) {
+          cancelLinger();
+          queueMicrotask(() => void drain());
+        } else if (!lingerTimer) {
+          lingerTimer = setTimeout(() => void drain(), lingerMs);
+          lingerTimer.unref();
+        }
       } catch {
         try {
           drop(1);
@@ -222,6 +242,7 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
 
     stop(): void {
       stopped = true;
+      cancelLinger();
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
       if (dropTimer) {

@@ -81,6 +81,11 @@ const DAY_MS = 86_400_000;
 /** Parse a FHIR date/dateTime/instant; partial dates (YYYY, YYYY-MM) take their first day. */
 export function parseFhirDate(s: string | undefined): Date | undefined {
   if (typeof s !== 'string') return undefined;
+  // Full dateTimes (almost every Observation) parse directly: this runs once per glucose reading.
+  if (s.length >= 19 && s.charCodeAt(10) === 84 /* T */) {
+    const ms = Date.parse(s);
+    if (!Number.isNaN(ms)) return new Date(ms);
+  }
   const t = s.trim();
   let iso = t;
   if (/^\d{4}$/.test(t)) iso = `${t}-01-01`;
@@ -96,10 +101,12 @@ export function utcDay(d: Date): string {
 }
 
 /** The calendar date as recorded (the date part of the string, before any timezone conversion). */
+const DAY = /^\d{4}-\d{2}-\d{2}/;
+
 export function recordedDay(s: string | undefined): string | undefined {
   if (typeof s !== 'string') return undefined;
-  const m = /^(\d{4}-\d{2}-\d{2})/.exec(s.trim());
-  return m ? m[1] : undefined;
+  const t = s.charCodeAt(0) <= 32 ? s.trim() : s;
+  return DAY.test(t) ? t.slice(0, 10) : undefined;
 }
 
 /** Midnight UTC of `day` shifted by `months` calendar months, clamped to the month's last day (Aug 31 − 6 mo = Feb 28). */
