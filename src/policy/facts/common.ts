@@ -242,6 +242,30 @@ export function observationsIn(ctx: FactContext, valueSetId: string): DatedObser
   return out;
 }
 
+/**
+ * Time stamps and days of the usable observations of a value set up to the evaluation day, unsorted: for facts that
+ * only count readings in a window (self-testing frequency over years of glucose readings), where building, dating
+ * and sorting every reading would make the cost grow faster than the record.
+ */
+export function observationStampsIn(ctx: FactContext, valueSetId: string): { when: string; day: string }[] {
+  const key = `facts:stamps:${valueSetId}`;
+  const hit = ctx.memo.get(key) as { when: string; day: string }[] | undefined;
+  if (hit) return hit;
+  const out: { when: string; day: string }[] = [];
+  const today = asOfDay(ctx);
+  if (ctx.valueSets.has(valueSetId)) {
+    for (const obs of ctx.record.byCodes<Observation & { resourceType: 'Observation' }>('Observation', ctx.valueSets.codings(valueSetId))) {
+      if (!isUsableObservation(obs)) continue;
+      const when = effectiveOf(obs);
+      const day = recordedDay(when);
+      if (!when || !day || day > today) continue;
+      out.push({ when, day });
+    }
+  }
+  ctx.memo.set(key, out);
+  return out;
+}
+
 /** Whether an observation carries a code of the given value set (to tell e.g. fasting from untimed C-peptide). */
 export function codedIn(ctx: FactContext, valueSetId: string, cc: CodeableConcept | undefined): boolean {
   if (!ctx.valueSets.has(valueSetId)) return false;

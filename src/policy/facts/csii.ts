@@ -42,6 +42,7 @@ import {
   notDocumented,
   numParam,
   observationsIn,
+  observationStampsIn,
   orderCoverage,
   outcome,
   pct,
@@ -894,7 +895,7 @@ export const glucoseSelfTesting: FactFunction = (ctx, params) => {
   const days = daysBetween(start, end);
   const stamps = new Set<string>();
   const readingDays = new Set<string>();
-  for (const d of observationsIn(ctx, vsParam(params, 'valueSet', 'smbg-glucose'))) {
+  for (const d of observationStampsIn(ctx, vsParam(params, 'valueSet', 'smbg-glucose'))) {
     if (d.day < start || d.day >= end) continue;
     stamps.add(d.when);
     readingDays.add(d.day);
