@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { HttpError } from '../http/errors.js';
 import { audienceFor, cdsAuth } from './middleware.js';
 import { createJwtVerifier, type JwtVerifier } from './verifier.js';
@@ -28,16 +28,9 @@ const logger = pino(
   }),
 );
 
+/** The service's default auth settings with one inline-JWKS issuer. */
 function auth(): Config['auth'] {
-  return {
-    trustedIssuers: { [ISS]: { jwks: { keys: [publicJwk as Record<string, unknown>] } } },
-    algorithms: ['ES384', 'RS384'],
-    clockSkewSeconds: 60,
-    maxTokenAgeSeconds: 3600,
-    jwksCacheSeconds: 600,
-    jwksRefreshCooldownSeconds: 30,
-    jwksTimeoutMs: 2000,
-  };
+  return { ...loadConfig({}).auth, trustedIssuers: { [ISS]: { jwks: { keys: [publicJwk as Record<string, unknown>] } } } };
 }
 
 function sign(aud: string, claims: Record<string, unknown> = {}): Promise<string> {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import type { Config, TrustedIssuer } from '../config.js';
+import { loadConfig, type Config, type TrustedIssuer } from '../config.js';
 import { silentLogger } from '../logger.js';
 import { AuthError, createJwtVerifier, type JwtVerifierOptions } from './verifier.js';
 
@@ -80,17 +80,9 @@ afterAll(async () => {
   await Promise.all([jwksHost?.stop(), attacker?.stop()]);
 });
 
+/** The service's default auth settings (the tests below rely on 60 s skew, 600 s cache, 30 s cool-down). */
 function authConfig(trustedIssuers: Record<string, TrustedIssuer>, overrides: Partial<Config['auth']> = {}): Config['auth'] {
-  return {
-    trustedIssuers,
-    algorithms: ['ES384', 'RS384'],
-    clockSkewSeconds: 60,
-    maxTokenAgeSeconds: 3600,
-    jwksCacheSeconds: 600,
-    jwksRefreshCooldownSeconds: 30,
-    jwksTimeoutMs: 2000,
-    ...overrides,
-  };
+  return { ...loadConfig({}).auth, trustedIssuers, ...overrides };
 }
 
 /** A verifier with a movable clock. */
