@@ -11,7 +11,7 @@ import type { Metrics } from './metrics.js';
 import { allFacts } from './policy/facts/index.js';
 import { loadPolicySet, readParameterOverrides, type PolicySet } from './policy/loader.js';
 import { loadOrderCatalogue } from './policy/orders.js';
-import type { AssertionSink, FeedbackStore } from './store/types.js';
+import type { AssertionSink, FeedbackStore, SharedReplayGuard } from './store/types.js';
 import type { Router } from 'express';
 
 export interface ComposeOptions {
@@ -24,6 +24,8 @@ export interface ComposeOptions {
   metrics?: Metrics;
   fetch?: typeof fetch;
   newUuid?: () => string;
+  /** jti memory shared by every process of the service (the PostgreSQL store's); per-process only when absent. */
+  replayGuard?: SharedReplayGuard;
 }
 
 export interface Composed {
@@ -63,7 +65,7 @@ export function compose(config: Config, logger: Logger, options: ComposeOptions,
     newUuid: options.newUuid,
     observer: options.metrics,
   });
-  const verifier = createJwtVerifier({ auth: config.auth, logger, fetch: options.fetch });
+  const verifier = createJwtVerifier({ auth: config.auth, logger, fetch: options.fetch, sharedReplay: options.replayGuard });
   const checks = { policies: async () => policySet.policies.length > 0, ...options.readinessChecks };
   const app = createApp({
     config,

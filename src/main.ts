@@ -31,6 +31,9 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
     readinessChecks: { store: () => store.health() },
     adminRouter: adminRouter({ store, adminToken: config.adminToken, logger }),
     metrics,
+    // Several processes (workers, replicas) share PostgreSQL: a token seen by one must be refused by the others.
+    // PGlite means a single process, whose own memory already sees every token.
+    replayGuard: store.engine === 'postgres' ? store.replayGuard : undefined,
   });
 
   const server: Server = composed.app.listen(config.port, config.host, () => {

@@ -1,10 +1,12 @@
 // Verifies the CDS Hooks client JWT (CDS Hooks 2.0 §"Trusting CDS Clients"; best-practices checklist).
 // Keys come only from the configured issuer allowlist: a token's `jku` is compared, never fetched, because fetching an
 // attacker-chosen URL would let anyone supply the key that verifies their own signature.
+import { createHash } from 'node:crypto';
 import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK } from 'jose';
 import type { CryptoKey, JWK, JWSAlgorithm, ProtectedHeaderParameters } from 'jose';
 import type { Config, TrustedIssuer } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { SharedReplayGuard } from '../store/types.js';
 
 export interface VerifiedCaller {
   iss: string;
@@ -65,6 +67,8 @@ export interface JwtVerifierOptions {
   now?: () => number;
   /** Replay store capacity (default 100 000 jti). */
   maxReplayEntries?: number;
+  /** jti memory shared with the service's other processes (PostgreSQL); the per-process memory is always kept too. */
+  sharedReplay?: SharedReplayGuard;
 }
 
 export const UNAUTHENTICATED_CALLER: Readonly<VerifiedCaller> = Object.freeze({ iss: 'unauthenticated', jti: '', kid: '' });
@@ -400,13 +404,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     return checkClaims(claims, unverifiedIss, kid, audience, details);
   }
 
-  function checkClaims(
+  async function checkClaims(
     claims: Record<string, unknown>,
     iss: string,
     kid: string,
     audience: string | readonly string[],
     details: AuthError['details'],
-  ): VerifiedCaller {
+  ): Promise<VerifiedCaller> {
     const { aud, exp, iat, nbf, jti, tenant } = claims;
     const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
     if (claims.iss !== iss) throw new AuthError('malformed', details);
@@ -437,6 +441,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const forgetAt = Math.min(exp, iat + auth.maxTokenAgeSeconds) + skew;
     const evicted = replay.add(replayKey, forgetAt, nowSec);
     if (evicted > 0) logger.warn({ evicted, size: replay.size }, 'jti replay store full: evicted unexpired entries');
+    if (options.sharedReplay) {
+      // Another worker or replica may have seen this token. Only a hash of issuer + jti leaves the process.
+      const claimed = await options.sharedReplay.claim(createHash('sha256').update(replayKey).digest('hex'), forgetAt);
+      if (claimed === 'replay') throw new AuthError('replayed-jti', details);
+      if (claimed === 'unavailable') logger.warn({ iss: details.iss }, 'shared jti store unavailable: replay checked in this process only');
+    }
 
     const caller: VerifiedCaller = { iss, jti, kid };
     if (tenant !== undefined) caller.tenant = tenant;

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import { overrideAnalytics, type AnalyticsFilter, type OverrideAnalyticsRow } from './analytics.js';
 import { createAssertionSink, type QueuedAssertionSink, type SinkStats } from './assertion-sink.js';
 import { openDb, sql, type Database } from './db.js';
-import { InvalidFeedbackError, StoreUnavailableError, type AssertionRecord, type FeedbackStore } from './types.js';
+import { InvalidFeedbackError, StoreUnavailableError, type AssertionRecord, type FeedbackStore, type SharedReplayGuard } from './types.js';
 import type { Kysely } from 'kysely';
 
 export { InvalidFeedbackError, StoreUnavailableError } from './types.js';
@@ -44,6 +44,8 @@ export interface Store {
   purgeOlderThan(days: number, now?: Date): Promise<{ assertions: number; feedback: number }>;
   /** True when a trivial query succeeds within 2 s. */
   health(): Promise<boolean>;
+  /** jti replay memory shared through the database (meaningful with PostgreSQL: several processes). */
+  replayGuard: SharedReplayGuard;
   /** Stops the retention timer, flushes the assertion queue (bounded wait), closes the database. Idempotent. */
   close(): Promise<void>;
   readonly engine: 'pglite' | 'postgres';
@@ -296,8 +298,31 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     };
   }
 
+  // Shared jti memory: an atomic insert wins the key, or takes it over when the earlier holder has expired.
+  // Bounded in time: the auth path must not hang on the database (the caller falls back to its own memory).
+  const replayGuard: SharedReplayGuard = {
+    async claim(key, forgetAtSeconds) {
+      try {
+        const claimed = await withTimeout(
+          sql<{ key: string }>`insert into jwt_replay (key, forget_at) values (${key}, to_timestamp(${forgetAtSeconds}))
+            on conflict (key) do update set forget_at = excluded.forget_at where jwt_replay.forget_at < now()
+            returning key`.execute(db),
+          250,
+        );
+        return claimed.rows.length > 0 ? 'first' : 'replay';
+      } catch {
+        return 'unavailable';
+      }
+    },
+  };
+  const purgeReplay = () =>
+    void sql`delete from jwt_replay where forget_at < now()`.execute(db).catch(() => undefined);
+  const replayPurge = setInterval(purgeReplay, 5 * 60_000);
+  replayPurge.unref();
+
   let closing: Promise<void> | undefined;
   const store: Store = {
+    replayGuard,
     engine: opened.engine,
     feedbackStore,
     assertionSink,
@@ -315,6 +340,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     close() {
       closing ??= (async () => {
         stopRetention();
+        clearInterval(replayPurge);
         await retentionRun;
         await assertionSink.flush(opts.closeFlushTimeoutMs ?? 5_000);
         const left = assertionSink.stats().queueDepth;

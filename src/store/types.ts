@@ -30,6 +30,15 @@ export interface AssertionSink {
   record(assertion: AssertionRecord): void;
 }
 
+/**
+ * jti replay memory shared by every process of the service (workers, replicas). `claim` is atomic: of two processes
+ * claiming the same key, one gets 'first'. 'unavailable' means the database could not answer in time; the caller
+ * then relies on its own per-process memory rather than refusing or waiting.
+ */
+export interface SharedReplayGuard {
+  claim(key: string, forgetAtSeconds: number): Promise<'first' | 'replay' | 'unavailable'>;
+}
+
 export class StoreUnavailableError extends Error {
   constructor(message = 'Storage unavailable') {
     super(message);
