@@ -52,12 +52,13 @@ export function labSuggestions(
   offered: Set<string>,
 ): { suggestion: Suggestion; criteria: string[] }[] {
   const out: { suggestion: Suggestion; criteria: string[] }[] = [];
-  for (const leaf of det.undocumented) {
+  // Labs for what is missing, and for results a new test could change (an invalid C-peptide).
+  for (const leaf of [...det.undocumented, ...det.unmet.filter((l) => l.retest)]) {
     const labs = (leaf.remedies ?? []).filter((r): r is OrderLab => r.type === 'order-lab' && r.code.length > 0);
     const fresh = labs.filter((r) => !offered.has(labKey(r)));
     if (fresh.length === 0) continue;
     for (const r of fresh) offered.add(labKey(r));
-    const label = `Order ${fresh.map((r) => r.label).join(' + ')}`;
+    const label = `${leaf.retest ? 'Repeat' : 'Order'} ${fresh.map((r) => r.label).join(' + ')}`;
     const suggestion: Suggestion = {
       label: label.length > 120 ? `${label.slice(0, 119)}…` : label,
       uuid: ctx.newUuid(),

@@ -97,6 +97,7 @@ export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): Crit
       }
       const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence };
       if (out.reason) result.reason = out.reason;
+      if (out.retest && out.status === 'not-met') result.retest = true;
       if (out.status !== 'met' && node.remedies) result.remedies = node.remedies;
       return result;
     }
@@ -108,7 +109,12 @@ function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: E
   if (typeof fn !== 'function') throw new Error(`unknown fact "${name}"`);
   const out = fn(ctx, params);
   if (!out || !TRI_STATES.has(out.status)) throw new Error(`fact "${name}" returned no valid status`);
-  return { status: out.status, evidence: Array.isArray(out.evidence) ? out.evidence : [], ...(out.reason ? { reason: out.reason } : {}) };
+  return {
+    status: out.status,
+    evidence: Array.isArray(out.evidence) ? out.evidence : [],
+    ...(out.reason ? { reason: out.reason } : {}),
+    ...(out.retest ? { retest: true } : {}),
+  };
 }
 
 function errorMessage(err: unknown): string {

@@ -39,6 +39,8 @@ export interface CriterionResult {
   reason?: string;
   children?: CriterionResult[];
   remedies?: Remedy[];
+  /** See LeafOutcome.retest. */
+  retest?: boolean;
 }
 
 /** A draft order the service recognised as in scope (a pump, pump supplies, or a pump drug). */
@@ -115,6 +117,11 @@ export interface LeafOutcome {
   status: TriState;
   evidence: Evidence[];
   reason?: string;
+  /**
+   * Not met, but a new test could change it (e.g. a C-peptide made invalid by a same-draw glucose > 225 mg/dL): the
+   * cards then offer the leaf's lab remedies, which they otherwise offer only for what is not documented.
+   */
+  retest?: boolean;
 }
 
 export type FactFunction = (ctx: FactContext, params: Readonly<Record<string, unknown>>) => LeafOutcome;

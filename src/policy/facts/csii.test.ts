@@ -108,6 +108,9 @@ describe('fastingCPeptideInsulinopenia', () => {
     expect(bad.status).toBe('not-met');
     expect(bad.reason).toContain('not a valid test');
     expect(bad.evidence.some((e) => e.value === '226 mg/dL' && e.threshold === '≤ 225 mg/dL')).toBe(true);
+    // Invalid is retestable; a valid result above the limit is not.
+    expect(bad.retest).toBe(true);
+    expect(run([cPeptide(1.5, 'ng/mL', at('08:00'), 0.8), fastingGlucose(110, 'mg/dL', at('08:00'))]).retest).toBeUndefined();
   });
 
   it('converts a molar glucose: 12.4 mmol/L (223 mg/dL) valid, 12.5 mmol/L (225.2 mg/dL) invalid', () => {

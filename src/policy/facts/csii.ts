@@ -430,7 +430,10 @@ export const fastingCPeptideInsulinopenia: FactFunction = (ctx, params) => {
   const valid = assessments.filter((a) => a.valid);
   const decisive = (selection === 'any' ? valid.find((a) => a.status === 'met') : undefined) ?? valid[0] ?? assessments[0]!;
   const others = assessments.filter((a) => a !== decisive).map((a) => ({ ...a.evidence[0]!, note: `${a.evidence[0]!.note ?? ''} (not decisive)`.trim() }));
-  return outcome(decisive.status, capEvidence([...decisive.evidence, ...others], 6), decisive.reason);
+  const result = outcome(decisive.status, capEvidence([...decisive.evidence, ...others], 6), decisive.reason);
+  // Invalid, not high: a new fasting draw with a concurrent glucose can still show insulinopenia.
+  if (decisive.status === 'not-met' && !decisive.valid) result.retest = true;
+  return result;
 };
 
 // =====================================================================================================================
