@@ -98,7 +98,7 @@ describe('order-sign: all criteria met', () => {
     expect(built.response.cards).toHaveLength(2);
     expect(info).toMatchObject({
       uuid: uuid(1),
-      summary: 'Insulin pump E0784: all 10 Medicare criteria documented (NCD 280.14 / LCD L33794)',
+      summary: 'Insulin pump E0784: all 5 Medicare requirements documented (NCD 280.14 / LCD L33794)',
       indicator: 'info',
       source: { label: 'Medicare — NCD 280.14 / LCD L33794', topic: coverageTopic },
       extension: associated('DeviceRequest/dr-1'),
@@ -408,7 +408,7 @@ describe('order-select', () => {
 
   it('lists what is on file when everything is met, and flags a contradicted criterion at info level', () => {
     const met = build([determination(csiiTree())], { hook: 'order-select' });
-    expect(met.response.cards[0]!.summary).toBe('Insulin pump E0784: all 10 Medicare criteria already on file');
+    expect(met.response.cards[0]!.summary).toBe('Insulin pump E0784: all 5 Medicare requirements already on file');
     expect(crdCardType(met.response.cards[0]!)).toBe('instructions');
     const unmet = build([{ ...other(), order: { ...other().order, selected: true } }], { hook: 'order-select' });
     expect(unmet.response.cards[0]!.indicator).toBe('info');

@@ -17,7 +17,6 @@ import {
   fitSummary,
   gapName,
   gapPhrase,
-  leaves,
   lowerFirst,
   md,
   mdLink,
@@ -254,9 +253,9 @@ function decisiveCriteria(det: Determination): string[] {
 }
 
 function coveredCard(det: Determination, ctx: Ctx): Pending {
-  const n = leaves(det.root).length;
+  const n = topLevelRequirements(det.root, 'met').length;
   const payer = det.policy?.payerLabel ?? 'payer';
-  const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} criteria documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
+  const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
   const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, verdict(det), []));
   return { card, rank: RANK.info, orderRef: det.order.ref, criteria: [] };
 }
@@ -372,8 +371,8 @@ function selectSummary(det: Determination): string {
   if (det.outcome === 'conditional' && det.undocumented.length > 0) return undocumentedSummary(det, 'select');
   if (det.unmet.length > 0 || det.outcome === 'not-covered') return findingSummary(det);
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'select');
-  const n = leaves(det.root).length;
-  return fitSummary(`${short}: all ${n > 1 ? `${n} ` : ''}${payer} criteria already on file`);
+  const n = topLevelRequirements(det.root, 'met').length;
+  return fitSummary(`${short}: all ${n > 1 ? `${n} ` : ''}${payer} requirements already on file`);
 }
 
 /** "Insulin pump E0784: 3 Medicare criteria not documented (fasting C-peptide, glucose log, education)". */
