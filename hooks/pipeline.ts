@@ -136,12 +136,7 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   const built = buildHookResponse(determinations, {
     hook,
     crdVersion,
-    topicSystem:
-      crdVersion === deps.config.crd.version || process.env.CRD_TOPIC_SYSTEM
-        ? deps.config.crd.topicSystem
-        : crdVersion === '2.2'
-          ? 'http://terminology.hl7.org/CodeSystem/cdshooks-card-type'
-          : 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp',
+    topicSystem: deps.config.crd.topicSystems[crdVersion],
     findingIndicator: deps.config.cards.findingIndicator,
     infoWhenCovered: deps.config.cards.infoWhenCovered,
     assertNoAuth: deps.config.crd.assertNoAuth,

@@ -54,7 +54,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('switches the card topic system with CRD_VERSION=2.2', () => {
+  it('switches the card topic system with CRD_VERSION=2.2, and keeps one per version for requestedVersion', () => {
     expect(loadConfig({ CRD_VERSION: '2.2' }).crd.topicSystem).toBe('http://terminology.hl7.org/CodeSystem/cdshooks-card-type');
+    expect(loadConfig({}).crd.topicSystems['2.2']).toBe('http://terminology.hl7.org/CodeSystem/cdshooks-card-type');
+    expect(loadConfig({ CRD_TOPIC_SYSTEM: 'http://x.example/topics' }).crd.topicSystems).toEqual({
+      '2.0.1': 'http://x.example/topics',
+      '2.2': 'http://x.example/topics',
+    });
   });
 });

@@ -48,7 +48,10 @@ export interface Config {
   crd: {
     /** CRD version emitted by default (2.0.1 = what Inferno's CRD test kit validates). */
     version: CrdVersion;
+    /** Card topic code system of the default version (`topicSystems[version]`). */
     topicSystem: string;
+    /** Card topic code system per CRD version a response may be shaped to (CRD_TOPIC_SYSTEM overrides both). */
+    topicSystems: Record<CrdVersion, string>;
     /** Include `pa-needed: no-auth` when all criteria are met (PA lists change: configurable). */
     assertNoAuth: boolean;
   };
@@ -196,6 +199,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('PATIENT_HASH_SECRET must be set (at least 16 characters) in production');
   }
 
+  const topicSystems: Record<CrdVersion, string> = {
+    '2.0.1': env.CRD_TOPIC_SYSTEM ?? 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp',
+    '2.2': env.CRD_TOPIC_SYSTEM ?? 'http://terminology.hl7.org/CodeSystem/cdshooks-card-type',
+  };
+
   const config: Config = {
     nodeEnv,
     port: int(env, 'PORT', 8080, 0, 65535),
@@ -222,11 +230,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     crd: {
       version: crdVersion,
-      topicSystem:
-        env.CRD_TOPIC_SYSTEM ??
-        (crdVersion === '2.2'
-          ? 'http://terminology.hl7.org/CodeSystem/cdshooks-card-type'
-          : 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp'),
+      topicSystem: topicSystems[crdVersion],
+      topicSystems,
       assertNoAuth: bool(env, 'CRD_ASSERT_NO_AUTH', true),
     },
     cards: {

@@ -67,6 +67,15 @@ describe('service calls', () => {
     expect(res.body.systemActions[0].resource.id).toBe('dr-1');
   });
 
+  it('shapes cards to CRD 2.0.1 by default and to 2.2 when the client requests it', async () => {
+    const topics = async (extension?: Record<string, unknown>) => {
+      const res = await request(t.app).post(SIGN).send(hookBody({ prefetch: minimalPrefetch(), ...(extension ? { extension } : {}) })).expect(200);
+      return new Set(res.body.cards.map((c: { source: { topic: { system: string } } }) => c.source.topic.system));
+    };
+    expect(await topics()).toEqual(new Set(['http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp']));
+    expect(await topics({ 'davinci-crd.requestedVersion': '2.2' })).toEqual(new Set(['http://terminology.hl7.org/CodeSystem/cdshooks-card-type']));
+  });
+
   it('ignores unknown members, unknown context fields and unknown configuration options', async () => {
     const body = hookBody({ orders: [nonPumpOrder('mr-1')] }) as any;
     body.somethingNew = { x: 1 };
