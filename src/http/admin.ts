@@ -68,7 +68,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
     return adminToken !== undefined && bearerMatches(req.headers.authorization, adminToken) ? 'ok' : 'refused';
   };
 
-  const enabled = (req: Request, _res: Response, next: NextFunction) => {
+  const enabled = (_req: Request, _res: Response, next: NextFunction) => {
     if (adminToken === undefined) {
       next(notFound('Admin endpoints are disabled (ADMIN_TOKEN is not set)'));
       return;

@@ -4,7 +4,7 @@ import type { FeedbackItem } from '../cds/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { overrideAnalytics, type AnalyticsFilter, type OverrideAnalyticsRow } from './analytics.js';
-import { createAssertionSink, type QueuedAssertionSink, type SinkStats } from './assertion-sink.js';
+import { createAssertionSink, type QueuedAssertionSink } from './assertion-sink.js';
 import { openDb, sql, type Database } from './db.js';
 import { InvalidFeedbackError, StoreUnavailableError, type AssertionRecord, type FeedbackStore, type SharedReplayGuard } from './types.js';
 import type { Kysely } from 'kysely';
