@@ -130,10 +130,12 @@ export function policyBars(rows: OverrideAnalyticsRow[]): ChartBar[] {
     bar.noFeedback += r.noFeedback;
     m.set(r.policyId, bar);
   }
-  return [...m.values()].map((b) => {
-    const answered = b.accepted + b.overridden;
-    return { ...b, overrideRate: answered === 0 ? null : b.overridden / answered };
-  });
+  return [...m.values()]
+    .map((b) => {
+      const answered = b.accepted + b.overridden;
+      return { ...b, overrideRate: answered === 0 ? null : b.overridden / answered };
+    })
+    .sort((a, b) => b.cardsShown - a.cardsShown || (a.id < b.id ? -1 : 1));
 }
 
 const countCells = (c: Counts) =>
@@ -182,7 +184,7 @@ export function renderReport(report: AnalyticsReport, filter: AnalyticsFilter, g
   const criteriaBars: ChartBar[] = report.criteria.map((c) => ({
     ...c,
     id: `${c.policyId}·${c.criterion}`,
-    label: `${criterionName(labels, c.policyId, c.criterion)}${new Set(report.criteria.map((x) => x.policyId)).size > 1 ? ` (${c.policyId})` : ''}`,
+    label: `${criterionName(labels, c.policyId, c.criterion)}${new Set(report.criteria.map((x) => x.policyId)).size > 1 ? ` (${c.policyId === '(none)' ? 'no policy' : c.policyId})` : ''}`,
   }));
   const shared =
     report.sharedCards.length === 0
@@ -317,6 +319,20 @@ function clientScript(): string {
     load();
   });
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  // The CSV needs the bearer header too: fetch it, then hand the browser a blob to save.
+  document.addEventListener('click', async (e) => {
+    const a = e.target && e.target.closest ? e.target.closest('a#csv') : null;
+    if (!a || a.dataset.blob) return;
+    e.preventDefault();
+    const token = sessionStorage.getItem(KEY);
+    const res = await fetch(a.getAttribute('href'), { headers: token ? { Authorization: 'Bearer ' + token } : {}, cache: 'no-store' });
+    if (!res.ok) { $('status').textContent = 'CSV export failed (' + res.status + ')'; return; }
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(await res.blob());
+    link.download = 'pumpcheck-overrides.csv';
+    link.dataset.blob = '1';
+    document.body.appendChild(link); link.click(); link.remove();
+  });
   $('logout').addEventListener('click', () => {
     sessionStorage.removeItem(KEY);
     $('report').replaceChildren();
