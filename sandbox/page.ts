@@ -204,7 +204,8 @@ function clientScript(cfg: SandboxPageConfig): string {
     const { launch } = await res.json();
     const u = new URL(link.url);
     u.searchParams.set('launch', launch); u.searchParams.set('iss', CFG.fhirBase);
-    window.open(u.toString(), 'documentation-form');
+    // noopener: the form is a separate app in its own window (fhirclient would otherwise treat it as an auth popup).
+    window.open(u.toString(), '_blank', 'noopener');
   }
   function renderCards(cards, service) {
     const box = $('cards'); box.innerHTML = '';
