@@ -92,7 +92,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
     store = await fx.open();
     await store.close();
     const migrations = await fx.rawQuery<{ name: string }>('select name from kysely_migration order by name');
-    expect(migrations.map((m) => m.name)).toEqual(['001_initial', '002_jwt_replay']);
+    expect(migrations.map((m) => m.name)).toEqual(['001_initial', '002_jwt_replay', '003_analytics_context']);
     const tables = await fx.rawQuery<{ table_name: string }>(
       `select table_name from information_schema.tables where table_schema = current_schema() and table_name in ('assertions','assertion_cards','feedback') order by 1`,
     );
