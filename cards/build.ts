@@ -37,7 +37,10 @@ export interface BuildOptions {
   findingIndicator: 'info' | 'warning' | 'critical';
   infoWhenCovered: boolean;
   assertNoAuth: boolean;
+  /** Canonical url of a questionnaire (coverage-information `questionnaire`, the SMART appContext). */
   questionnaireUrl: (id: string) => string;
+  /** Where a clinician opens the questionnaire as a fillable form (links); default: questionnaireUrl. */
+  formUrl?: (id: string) => string;
   smartAppUrl?: string;
   configuration: { coverageInfo: boolean; guideline: boolean; maxCards: number };
   newUuid: () => string;
@@ -321,7 +324,7 @@ function selectVerdict(det: Determination): string {
 
 function detailFor(det: Determination, ctx: Ctx, headline: string, nextSteps: string[]): string {
   const parts = [`**${md(orderName(det.order))}**`, headline];
-  const qUrl = det.policy?.questionnaireId ? ctx.opts.questionnaireUrl(det.policy.questionnaireId) : undefined;
+  const qUrl = det.policy?.questionnaireId ? formLink(ctx, det.policy.questionnaireId) : undefined;
   if (det.root) {
     parts.push(
       checklist(det.root, {
@@ -431,10 +434,14 @@ function absoluteLinks(policy: PolicySummary, ctx: Ctx): Link[] {
     .filter((l) => isHttpUrl(l.url))
     .map((l) => ({ label: truncateText(l.label, 120), url: l.url, type: 'absolute' as const }));
   if (policy.questionnaireId) {
-    const url = ctx.opts.questionnaireUrl(policy.questionnaireId);
+    const url = formLink(ctx, policy.questionnaireId);
     if (isHttpUrl(url)) links.push({ label: 'Documentation form (FHIR Questionnaire)', url, type: 'absolute' });
   }
   return links;
+}
+
+function formLink(ctx: Ctx, questionnaireId: string): string {
+  return ctx.opts.formUrl?.(questionnaireId) ?? ctx.opts.questionnaireUrl(questionnaireId);
 }
 
 function isHttpUrl(url: string): boolean {

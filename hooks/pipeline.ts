@@ -2,7 +2,7 @@
 // coverage-information → remember the assertion. Shared by order-sign and order-select; they differ only in which
 // orders they look at and how loudly the cards speak (decided in cards/).
 import { randomUUID } from 'node:crypto';
-import type { Bundle } from 'fhir/r4';
+import type { Bundle, Encounter, PractitionerRole } from 'fhir/r4';
 import { buildHookResponse } from '../cards/build.js';
 import type { CdsResponse, HookName, OrderContext } from '../src/cds/types.js';
 import type { Config, CrdVersion } from '../src/config.js';
@@ -13,8 +13,9 @@ import { determine } from '../src/policy/engine.js';
 import { orderInScope, type PolicySet } from '../src/policy/loader.js';
 import { type OrderCatalogue, recogniseOrders } from '../src/policy/orders.js';
 import type { Determination, InfusionOrder } from '../src/policy/types.js';
-import { patientHash } from '../src/store/hash.js';
-import type { AssertionSink } from '../src/store/types.js';
+import { patientHash, practitionerHash } from '../src/store/hash.js';
+import type { AssertionRecord, AssertionSink } from '../src/store/types.js';
+import type { PatientRecord } from '../src/fhir/record.js';
 import type { HookCall } from './types.js';
 
 export interface PipelineDeps {
@@ -140,7 +141,9 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
     findingIndicator: deps.config.cards.findingIndicator,
     infoWhenCovered: deps.config.cards.infoWhenCovered,
     assertNoAuth: deps.config.crd.assertNoAuth,
-    questionnaireUrl: (id) => `${call.baseUrl}/fhir/Questionnaire/${encodeURIComponent(id)}`,
+    // The canonical url (coverage-information, QuestionnaireResponse.questionnaire); people open the form page.
+    questionnaireUrl: (id) => deps.policySet.questionnaires.get(id)?.url ?? `${call.baseUrl}/fhir/Questionnaire/${encodeURIComponent(id)}`,
+    formUrl: (id) => `${call.baseUrl}/forms/${encodeURIComponent(id)}`,
     smartAppUrl: deps.config.cards.smartAppUrl,
     configuration,
     newUuid,
@@ -150,9 +153,12 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   });
 
   const hash = patientHash(deps.config.store.patientHashSecret, context.patientId);
+  const shared = sharedCards(built.response, built.perOrder);
   for (const item of built.perOrder) {
     if (!item.assertionId) continue;
     const determination = determinations.find((d) => d.order.ref === item.orderRef);
+    const practitioner = determination?.order.requester ?? context.userId;
+    const site = siteOf(gathered.record, context, determination?.order.requester);
     deps.assertionSink.record({
       id: item.assertionId,
       createdAt: requestTime.toISOString(),
@@ -166,8 +172,10 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
       outcome: determination?.outcome ?? 'indeterminate',
       unmetCriteria: determination?.unmet.map((c) => c.id) ?? [],
       undocumentedCriteria: determination?.undocumented.map((c) => c.id) ?? [],
-      cards: item.cards,
+      cards: [...item.cards.map((c) => ({ ...c, kind: 'finding' as const })), ...(shared.get(item.orderRef) ?? [])],
       patientHash: hash,
+      ...(practitioner ? { practitionerHash: practitionerHash(deps.config.store.patientHashSecret, practitioner) } : {}),
+      ...(site ? { site } : {}),
     });
   }
   deps.observer?.cards(serviceId, built.response);
@@ -183,6 +191,42 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
     'hook evaluated',
   );
   return built.response;
+}
+
+type StoredCard = AssertionRecord['cards'][number];
+
+/**
+ * Cards shared by several orders (the policy reference card, the SMART documentation-app card) are not any one
+ * order's finding, but a clinician's response to them is still feedback about that assertion: record each against
+ * every order it names (`davinci-crd.associated-resource`), marked by kind so analytics keep them apart.
+ */
+function sharedCards(response: CdsResponse, perOrder: { orderRef: string; cards: { uuid: string }[] }[]): Map<string, StoredCard[]> {
+  const own = new Set(perOrder.flatMap((o) => o.cards.map((c) => c.uuid)));
+  const out = new Map<string, StoredCard[]>();
+  for (const card of response.cards) {
+    if (!card.uuid || own.has(card.uuid)) continue;
+    const refs = ((card as { extension?: Record<string, unknown> }).extension?.['davinci-crd.associated-resource'] ?? []) as { reference?: string }[];
+    const kind: StoredCard['kind'] = (card.links ?? []).some((l) => l.type === 'smart') ? 'smart' : 'reference';
+    for (const ref of refs) {
+      if (!ref.reference) continue;
+      const list = out.get(ref.reference) ?? [];
+      list.push({ uuid: card.uuid, indicator: card.indicator, criteria: [], suggestionUuids: (card.suggestions ?? []).map((sg) => sg.uuid!).filter(Boolean), kind });
+      out.set(ref.reference, list);
+    }
+  }
+  return out;
+}
+
+/**
+ * The ordering site for analytics: the encounter's service provider, else the ordering PractitionerRole's organization,
+ * when those resources are in the record. Organizations are not patient data; stored as their reference.
+ */
+function siteOf(record: PatientRecord, context: OrderContext, requester: string | undefined): string | undefined {
+  const encounter = context.encounterId ? record.resolve<Encounter>(`Encounter/${context.encounterId}`) : undefined;
+  const provider = encounter?.serviceProvider?.reference;
+  if (provider) return provider;
+  const roleRef = [requester, context.userId].find((r) => r?.startsWith('PractitionerRole/'));
+  return record.resolve<PractitionerRole>(roleRef)?.organization?.reference ?? undefined;
 }
 
 /**

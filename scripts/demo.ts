@@ -4,10 +4,11 @@
 // order-sign with no prefetch (the service fetches the record from the FHIR server with the bearer token) and
 // order-select, and prints the cards in plain text. Exit status 0 when every call gives the expected outcome, 1 if not.
 //
-// `npm run demo -- --serve`: no calls; keeps the service on http://localhost:${PORT:-8080} and the FHIR server on
-// http://localhost:8090/fhir (the fhirServer of examples/order-sign-fallback-criteria-met.json) until Ctrl-C.
+// `npm run demo -- --serve`: no calls; keeps the service on http://localhost:${PORT:-8080} and a browser-usable FHIR
+// server (sandbox/fhir-server.ts) on http://localhost:8090/fhir (the fhirServer of
+// examples/order-sign-fallback-criteria-met.json) until Ctrl-C.
 // `npm run demo -- <slug> ...`: only those situations.
-import { request as httpRequest, createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Extension } from 'fhir/r4';
 import { compose } from '../src/compose.js';
@@ -15,6 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { MemoryAssertionSink, MemoryFeedbackStore } from '../src/store/memory.js';
 import type { Action, Card, CdsResponse } from '../src/cds/types.js';
+import { startSandboxFhirServer } from '../sandbox/fhir-server.js';
 import { startFhirServer, type TestFhirServer } from '../test/support/fhir-server.js';
 import { DEMO_ACCESS_TOKEN, allScenarios, buildRequest, type Scenario } from '../test/fixtures/scenarios.js';
 
@@ -51,29 +53,6 @@ async function startService(port: number, host: string): Promise<{ url: string; 
         server.closeAllConnections();
       }),
   };
-}
-
-/** Forwards http://localhost:8090/fhir/... to the loopback FHIR server (which always listens on an ephemeral port). */
-function startProxy(target: string, port: number): Promise<Server> {
-  const t = new URL(target);
-  const server = createServer((req, res) => {
-    const upstream = httpRequest(
-      { hostname: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      res.writeHead(502, { 'Content-Type': 'application/fhir+json' });
-      res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', details: { text: 'FHIR server unavailable' } }] }));
-    });
-    req.pipe(upstream);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -217,18 +196,18 @@ async function runScenario(s: Scenario, n: number, total: number, serviceUrl: st
 // ---------------------------------------------------------------------------------------------------------------------
 
 async function serve(): Promise<void> {
+  // The sandbox's FHIR server: usable from a browser (CORS, /metadata, open mode, form-encoded _search, bare-id
+  // reference searches) and by the service; it accepts the examples' placeholder token like any other.
   const scenarios = allScenarios();
-  const fhir = await startFhirServer({ token: DEMO_ACCESS_TOKEN, resources: scenarios.flatMap((s) => s.patientResources) });
-  const proxy = await startProxy(fhir.url, 8090);
-  fhir.setBehaviour({ linkBase: 'http://localhost:8090/fhir' });
+  const fhir = await startSandboxFhirServer({ port: 8090, host: '127.0.0.1', resources: scenarios.flatMap((s) => s.patientResources) });
   const service = await startService(Number(process.env.PORT ?? 8080), '127.0.0.1');
   out(`pumpcheck demo service: ${service.url}/cds-services`);
-  out(`FHIR server (every example patient, bearer token "${DEMO_ACCESS_TOKEN}"): http://localhost:8090/fhir`);
+  out(`FHIR server (every example patient; open, CORS, /metadata): ${fhir.url} (also http://localhost:8090/fhir)`);
   out(`Try: curl -s -X POST ${service.url}/cds-services/pumpcheck-order-sign -H 'Content-Type: application/json' --data @examples/order-sign-fallback-criteria-met.json`);
+  out(`Sandbox page (dates shifted to today, signed JWTs): npm run sandbox`);
   out('Ctrl-C to stop.');
   const stop = async () => {
     await service.close();
-    proxy.close();
     await fhir.close();
     process.exit(0);
   };

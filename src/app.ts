@@ -14,6 +14,8 @@ import { requestLog } from './http/request-log.js';
 import type { Logger } from './logger.js';
 import type { FeedbackStore } from './store/types.js';
 
+const SERVICE_VERSION = process.env.npm_package_version ?? '0.1.0';
+
 export interface AppDeps {
   config: Config;
   logger: Logger;
@@ -24,6 +26,8 @@ export interface AppDeps {
   ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   /** Admin endpoints (assertions, analytics); mounted only when provided. */
   adminRouter?: Router;
+  /** The documentation form app (/forms/...); mounted only when provided. */
+  formsRouter?: Router;
   /** GET /metrics; mounted only when provided. */
   metricsRouter?: Router;
   onHookResult?: (serviceId: string, status: number, seconds: number) => void;
@@ -58,7 +62,10 @@ export function createApp(deps: AppDeps): Express {
       onHookResult: deps.onHookResult,
     }),
   );
-  app.use(fhirRouter(deps.questionnaires, baseUrl));
+  // The Questionnaires and the form app are read by browsers on other origins (SMART apps, the sandbox).
+  app.use('/fhir', cors(config.corsOrigins));
+  app.use(fhirRouter(deps.questionnaires, baseUrl, deps.formsRouter ? { formPath: (id) => `/forms/${encodeURIComponent(id)}`, version: SERVICE_VERSION } : { version: SERVICE_VERSION }));
+  if (deps.formsRouter) app.use(deps.formsRouter);
   if (deps.adminRouter) app.use(deps.adminRouter);
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

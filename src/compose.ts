@@ -13,6 +13,7 @@ import { loadPolicySet, readParameterOverrides, type PolicySet } from './policy/
 import { loadOrderCatalogue } from './policy/orders.js';
 import type { AssertionSink, FeedbackStore, SharedReplayGuard } from './store/types.js';
 import type { Router } from 'express';
+import { formsRouter } from './forms/routes.js';
 
 export interface ComposeOptions {
   feedbackStore: FeedbackStore;
@@ -20,6 +21,8 @@ export interface ComposeOptions {
   /** Extra readiness checks (e.g. the database). */
   readinessChecks?: Record<string, () => Promise<boolean>>;
   adminRouter?: Router;
+  /** Builds the admin router from the loaded policies (criterion labels); used when adminRouter is absent. */
+  adminRouterFor?: (policySet: PolicySet) => Router;
   /** Prometheus metrics: served at /metrics and fed by the hook path. */
   metrics?: Metrics;
   fetch?: typeof fetch;
@@ -74,7 +77,8 @@ export function compose(config: Config, logger: Logger, options: ComposeOptions,
     verifier,
     feedbackStore: options.feedbackStore,
     questionnaires: policySet.questionnaires,
-    adminRouter: options.adminRouter,
+    adminRouter: options.adminRouter ?? options.adminRouterFor?.(policySet),
+    formsRouter: formsRouter({ questionnaires: policySet.questionnaires, valueSets: policySet.valueSets }),
     metricsRouter: options.metrics?.router,
     onHookResult: options.metrics ? (...args) => options.metrics!.hookResult(...args) : undefined,
     ready: async () => {

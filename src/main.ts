@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { compose } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { adminRouter } from './http/admin.js';
+import { analyticsLabels } from './http/analytics-labels.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openStore } from './store/index.js';
@@ -29,7 +30,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
     feedbackStore: store.feedbackStore,
     assertionSink: store.assertionSink,
     readinessChecks: { store: () => store.health() },
-    adminRouter: adminRouter({ store, adminToken: config.adminToken, logger }),
+    adminRouterFor: (policySet) => adminRouter({ store, adminToken: config.adminToken, logger, labels: analyticsLabels(policySet) }),
     metrics,
     // Several processes (workers, replicas) share PostgreSQL: a token seen by one must be refused by the others.
     // PGlite means a single process, whose own memory already sees every token.

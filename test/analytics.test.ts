@@ -29,24 +29,33 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** Criterion labels as a policy gives them; k1's is long enough that a clipped chart label would lose most of it. */
+const LABELS = {
+  k1: 'glucose self-testing at least 4 times per day during the 2 months before the pump',
+  k2: 'fasting C-peptide',
+  k3: 'diabetes education',
+  m1: 'visit within 3 months',
+} as const;
+const labels = { criterion: (_p: string, c: string) => (LABELS as Record<string, string>)[c], reason: () => undefined };
+
 function appWith(store: Store, adminToken: string | undefined) {
   return testApp(adminToken ? { ADMIN_TOKEN: adminToken } : {}, {
     feedbackStore: store.feedbackStore,
     assertionSink: store.assertionSink,
-    adminRouter: adminRouter({ store, adminToken, logger: silentLogger }),
+    adminRouter: adminRouter({ store, adminToken, logger: silentLogger, labels }),
   });
 }
 
 describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
   let fx: EngineFixture;
   let store: Store;
-  let expected: unknown[];
+  let expected: Record<string, unknown>;
   let t: ReturnType<typeof appWith>;
 
   beforeAll(async () => {
     fx = await createFixture(engine);
     store = await fx.open();
-    ({ expected } = await seedAnalyticsDataset(store));
+    ({ expected } = (await seedAnalyticsDataset(store)) as { expected: Record<string, unknown> });
     t = appWith(store, TOKEN);
   });
 
@@ -110,10 +119,10 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
     const auth = { Authorization: `Bearer ${TOKEN}` };
     const res = await request(t.app).get('/analytics/overrides?from=2024-03-01&to=2024-03-31').set(auth);
     expect(res.status).toBe(200);
-    expect(res.body.rows).toEqual(expected);
+    for (const [key, value] of Object.entries(expected)) expect(res.body[key], key).toEqual(value);
     expect(res.body.filter).toEqual({ from: '2024-03-01', to: '2024-03-31' });
     const polY = await request(t.app).get('/analytics/overrides?from=2024-03-01&to=2024-03-31&policyId=pol-y').set(auth);
-    expect(polY.body.rows.map((r: { criterion: string }) => r.criterion)).toEqual(['(none)', 'm1']);
+    expect(polY.body.rows.map((r: { policyId: string; cardsShown: number }) => `${r.policyId}|${r.cardsShown}`)).toEqual(['pol-y|2']);
 
     const bad: [string, string][] = [
       ['from=2024-13-01', 'from'],
@@ -123,12 +132,31 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
       ['policyId=%3Cscript%3E', 'policyId'],
       ['from=2024-03-01&from=2024-03-02', 'from'],
       ['token=abc', 'token'],
+      ['format=xml', 'format'],
     ];
     for (const [query, param] of bad) {
       const r = await request(t.app).get(`/analytics/overrides?${query}`).set(auth);
       expect(r.status, query).toBe(400);
       expect(r.body.issue[0].expression, query).toEqual([param]);
     }
+  });
+
+  it('exports the same figures as CSV (?format=csv), with labels and known answers', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    expect((await request(t.app).get('/analytics/overrides?format=csv')).status).toBe(401);
+    const res = await request(t.app).get('/analytics/overrides?from=2024-03-01&to=2024-03-31&format=csv').set(auth);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    expect(res.headers['content-disposition']).toMatch(/attachment; filename="pumpcheck-overrides-2024-03-01-to-2024-03-31\.csv"/);
+    const lines = res.text.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('dimension,policy_id,week,week_start,key,label,cards_shown,accepted,overridden,no_feedback,override_rate,top_override_reasons');
+    expect(lines).toContain('policy-week,pol-x,2024-W10,2024-03-04,pol-x,pol-x,7,3,3,1,0.5,Reason R1 (2); Reason R3 (1)');
+    expect(lines).toContain(`criterion,pol-x,,,k1,${LABELS.k1},6,2,3,1,0.6,`);
+    expect(lines).toContain('outcome,,,,conditional,conditional (documentation missing),5,2,2,1,0.5,');
+    expect(lines).toContain(`practitioner,,,,${'b'.repeat(12)},${'b'.repeat(12)},3,2,1,0,0.3333,`);
+    expect(lines).toContain('site,,,,Organization/site-1,Organization/site-1,6,2,4,0,0.6667,');
+    // 3 policy-weeks, 6 criterion-weeks, 6 criteria, 3 outcomes, 4 practitioners, 3 sites, and the header.
+    expect(lines).toHaveLength(1 + 3 + 6 + 6 + 3 + 4 + 3);
   });
 
   it('answers 503 with Retry-After when the database is down (admin and feedback routes)', async () => {
@@ -180,8 +208,10 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
     const full = await request(t.app).get('/analytics?from=2024-03-01&to=2024-03-31').set('Authorization', `Bearer ${TOKEN}`);
     expect(full.status).toBe(200);
     expect(full.text).toContain('data-rendered="true"');
-    expect(full.text.match(/<g class="bar"/g)).toHaveLength(5);
-    expect(full.text.match(/<tr><td>/g)).toHaveLength(5);
+    // Policy chart (3 bars) + criteria chart (6 bars).
+    expect(full.text.match(/<g class="bar"/g)).toHaveLength(9);
+    expect(full.text).toContain(LABELS.k1.split(' ').slice(-3).join(' '));
+    expect(full.text).not.toContain('Reason R1 (R1)');
     expect(full.headers['vary']).toMatch(/Authorization/);
 
     // The page script asks for the report section alone; that is data, so it needs the token.
@@ -192,7 +222,7 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
       .set('X-Pumpcheck-Fragment', 'report')
       .set('Authorization', `Bearer ${TOKEN}`);
     expect(fragment.status).toBe(200);
-    expect(fragment.text).toMatch(/^<section id="report" data-rows="2">/);
+    expect(fragment.text).toMatch(/^<section id="report" data-rows="1">/);
     expect(fragment.text).not.toContain('<script');
   });
 
@@ -215,7 +245,7 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
     });
 
     it('logs in with the token, shows the table and a rendered chart, filters, and forgets the token', async () => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
       const page = await context.newPage();
       const problems: string[] = [];
       page.on('console', (m) => {
@@ -242,34 +272,49 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
         trs.map((tr) => [...(tr as any).cells as any[]].map((td) => td.innerText.trim().replace(/\s+/g, ' '))),
       );
       expect(rows).toEqual([
-        ['2024-W10 2024-03-04', 'pol-x', 'k1', '9', '2', '6', '1', '75.0 %', 'Reason R1 (R1): 2 Reason R3 (R3): 2 Reason R4 (R4): 1'],
-        ['2024-W10 2024-03-04', 'pol-x', 'k2', '1', '0', '1', '0', '100.0 %', 'Reason R1 (R1): 1'],
-        ['2024-W11 2024-03-11', '(none)', 'm1', '1', '0', '0', '1', '–', '–'],
-        ['2024-W11 2024-03-11', 'pol-y', '(none)', '1', '1', '0', '0', '0.0 %', '–'],
-        ['2024-W11 2024-03-11', 'pol-y', 'm1', '1', '0', '1', '0', '100.0 %', '–'],
+        [
+          '2024-W10 2024-03-04', 'pol-x', '7', '3', '3', '1', '50.0 %', 'Reason R1: 2 Reason R3: 1',
+          `${LABELS.k1}: 6 shown, 3 overridden ${LABELS.k2}: 3 shown, 2 overridden ${LABELS.k3}: 1 shown, 1 overridden`,
+        ],
+        ['2024-W11 2024-03-11', '(none)', '1', '0', '0', '1', '–', '–', `${LABELS.m1}: 1 shown, 0 overridden`],
+        ['2024-W11 2024-03-11', 'pol-y', '2', '1', '1', '0', '50.0 %', '–', `card with no criterion: 1 shown, 0 overridden ${LABELS.m1}: 1 shown, 1 overridden`],
+      ]);
+      const outcomes = await page.$$eval('#by-outcome tbody tr', (trs) => trs.map((tr) => (tr as any).innerText.replace(/\s+/g, ' ').trim()));
+      expect(outcomes).toEqual(['conditional (documentation missing) 5 2 2 1 50.0 %', 'not covered 4 2 2 0 50.0 %', 'no policy 1 0 0 1 –']);
+      expect(await page.$$eval('#by-practitioner tbody tr', (trs) => trs.length)).toBe(4);
+      expect(await page.$$eval('#shared tbody tr', (trs) => trs.map((tr) => (tr as any).innerText.replace(/\s+/g, ' ').trim()))).toEqual([
+        'Policy reference 2 0 2',
+        'Documentation form app 1 1 0',
       ]);
 
-      // The chart: one bar per policy and criterion, each actually laid out with a non-zero size.
+      // The policy chart: one bar per policy, each laid out with a non-zero size, length proportional to cards shown.
       const bars = await page.$$eval('#chart g.bar', (gs) =>
         gs.map((g) => {
-          const box = (g as any).getBBox();
           const segs = [...(g as any).querySelectorAll('rect.seg')].map((r: any) => r.getBBox() as { width: number; height: number });
-          return {
-            label: `${g.getAttribute('data-policy')}·${g.getAttribute('data-criterion')}`,
-            width: box.width,
-            height: box.height,
-            barWidth: segs.reduce((n, s) => n + s.width, 0),
-            barHeight: Math.max(...segs.map((s) => s.height)),
-          };
+          return { id: g.getAttribute('data-id'), barWidth: segs.reduce((n, x) => n + x.width, 0), barHeight: Math.max(...segs.map((x) => x.height)) };
         }),
       );
-      expect(bars.map((b) => b.label)).toEqual(['pol-x·k2', 'pol-y·m1', 'pol-x·k1', 'pol-y·(none)', '(none)·m1']);
+      expect(bars.map((b) => b.id)).toEqual(['pol-x', 'pol-y', '(none)']);
       for (const b of bars) {
         expect(b.barWidth).toBeGreaterThan(0);
         expect(b.barHeight).toBeGreaterThan(0);
       }
-      // Bar length is proportional to cards shown (pol-x·k1 has 9, the others 1).
-      expect(bars[2]!.barWidth / bars[0]!.barWidth).toBeCloseTo(9, 1);
+      expect(bars[0]!.barWidth / bars[1]!.barWidth).toBeCloseTo(3.5, 1);
+
+      // Criterion labels are whole: wrapped over lines, every line inside the drawing, none cut.
+      const labelsDrawn = await page.$$eval('#criteria-chart g.bar text.label', (ts) =>
+        ts.map((t) => ({ text: [...(t as any).querySelectorAll('tspan')].map((x: any) => x.textContent).join(' '), lines: (t as any).querySelectorAll('tspan').length, x: (t as any).getBBox().x })),
+      );
+      const long = labelsDrawn.find((l) => l.text === `${LABELS.k1} (pol-x)`);
+      expect(long, JSON.stringify(labelsDrawn)).toBeDefined();
+      expect(long!.lines).toBeGreaterThan(1);
+      for (const l of labelsDrawn) expect(l.x).toBeGreaterThanOrEqual(0);
+
+      // CSV download through the page (the token goes in a header).
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+      const csvPath = await download.path();
+      const { readFile } = await import('node:fs/promises');
+      expect((await readFile(csvPath!, 'utf8')).split('\r\n')[0]).toMatch(/^dimension,policy_id/);
 
       // Screenshot check: a PNG that differs from a blank element of the same size, and contains the bar colours.
       const chart = page.locator('#chart');
@@ -323,8 +368,8 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
       // Filtering by policy re-fetches with the header (no navigation, no token in the URL).
       await page.fill('#f-policyId', 'pol-y');
       await page.click('#filters button[type=submit]');
-      await page.waitForFunction(() => document.querySelectorAll('#overrides tbody tr').length === 2);
-      expect(await page.$$eval('#chart g.bar', (gs) => gs.length)).toBe(2);
+      await page.waitForFunction(() => document.querySelectorAll('#overrides tbody tr').length === 1);
+      expect(await page.$$eval('#chart g.bar', (gs) => gs.length)).toBe(1);
       expect(page.url()).toContain('policyId=pol-y');
 
       expect(await page.evaluate(() => sessionStorage.getItem('pumpcheck.adminToken'))).toBe(TOKEN);
@@ -344,8 +389,8 @@ describe.each(ENGINES)('admin endpoints and /analytics on %s', (engine) => {
       const page = await context.newPage();
       await page.goto(`${base}/analytics?from=2024-03-01&to=2024-03-31`);
       expect(await page.isVisible('#login')).toBe(false);
-      expect(await page.$$eval('#overrides tbody tr', (trs) => trs.length)).toBe(5);
-      expect(await page.$$eval('#chart g.bar', (gs) => gs.length)).toBe(5);
+      expect(await page.$$eval('#overrides tbody tr', (trs) => trs.length)).toBe(3);
+      expect(await page.$$eval('#chart g.bar', (gs) => gs.length)).toBe(3);
       await context.close();
     });
   });

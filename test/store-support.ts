@@ -188,39 +188,92 @@ export function assertion(overrides: Partial<AssertionRecord> = {}): AssertionRe
 
 const reason = (code: string) => ({ system: 'http://example.org/override-reason', code, display: `Reason ${code}` });
 
+/** Practitioner hashes and sites of the analytics dataset (the report shows the first 12 hex digits of a hash). */
+export const SEED_PRACTITIONERS = { p1: 'a'.repeat(64), p2: 'b'.repeat(64), p3: 'c'.repeat(64) } as const;
+export const SEED_SITES = { s1: 'Organization/site-1', s2: 'Organization/site-2' } as const;
+
+type SeedFeedback = { outcome: 'accepted' | 'overridden'; at?: string; code?: string };
+
 /**
- * A small known dataset for override analytics (March 2024, policies pol-x and pol-y) and the rows it must produce
- * for `from=2024-03-01&to=2024-03-31`. Card uuids are unique per call so it can be seeded into a shared database.
+ * A small dataset for override analytics (March 2024, policies pol-x and pol-y) and the report it must produce for
+ * `from=2024-03-01&to=2024-03-31`, worked out by hand. It exercises every counting rule: one card with three criteria
+ * is one override; accept then dismiss (and dismiss then accept) is an accept; the latest override's reason counts;
+ * shared reference / form-app cards are counted apart (one of them recorded against two assertions). Card uuids are
+ * unique per call so it can be seeded into a shared database.
  */
-export async function seedAnalyticsDataset(store: Store): Promise<{ expected: unknown[] }> {
-  const card = (name: string) => `${name}-${uid('c')}`;
+export async function seedAnalyticsDataset(store: Store): Promise<{ expected: unknown; cards: Record<string, string> }> {
   const fb: { card: string; outcome: 'accepted' | 'overridden'; at: string; code?: string }[] = [];
   const records: AssertionRecord[] = [];
-  const add = (createdAt: string, policyId: string | undefined, criteria: string[], feedback: { outcome: 'accepted' | 'overridden'; at?: string; code?: string }[]) => {
-    const uuid = card('k');
-    records.push(assertion({ createdAt, policyId, cards: [{ uuid, indicator: 'warning', criteria, suggestionUuids: [] }] }));
-    feedback.forEach((f, i) => fb.push({ card: uuid, outcome: f.outcome, at: f.at ?? `${createdAt.slice(0, 10)}T18:0${i}:00Z`, code: f.code }));
+  const cards: Record<string, string> = {};
+  const { p1, p2, p3 } = SEED_PRACTITIONERS;
+  const { s1, s2 } = SEED_SITES;
+  const feedback = (uuid: string, day: string, list: SeedFeedback[]) =>
+    list.forEach((f, i) => fb.push({ card: uuid, outcome: f.outcome, at: f.at ?? `${day}T18:0${i}:00Z`, code: f.code }));
+  const add = (
+    name: string,
+    createdAt: string,
+    o: { policyId?: string; criteria: string[]; outcome: string; practitioner?: string; site?: string; feedback: SeedFeedback[]; shared?: { name: string; kind: 'reference' | 'smart'; feedback: SeedFeedback[] }[] },
+  ) => {
+    const uuid = `${name}-${uid('c')}`;
+    cards[name] = uuid;
+    const list: AssertionRecord['cards'] = [{ uuid, indicator: 'warning', criteria: o.criteria, suggestionUuids: [] }];
+    for (const sh of o.shared ?? []) {
+      const first = cards[sh.name] === undefined;
+      cards[sh.name] ??= `${sh.name}-${uid('c')}`;
+      list.push({ uuid: cards[sh.name]!, indicator: 'info', criteria: [], suggestionUuids: [], kind: sh.kind });
+      if (first) feedback(cards[sh.name]!, createdAt.slice(0, 10), sh.feedback);
+    }
+    records.push(
+      assertion({
+        createdAt,
+        policyId: o.policyId,
+        outcome: o.outcome,
+        cards: list,
+        ...(o.practitioner ? { practitionerHash: o.practitioner } : {}),
+        ...(o.site ? { site: o.site } : {}),
+      }),
+    );
+    feedback(uuid, createdAt.slice(0, 10), o.feedback);
   };
   // Week 2024-W10 (Monday 2024-03-04), pol-x.
-  add('2024-03-05T09:00:00Z', 'pol-x', ['k1', 'k2'], [{ outcome: 'overridden', code: 'R1' }]);
-  add('2024-03-06T09:00:00Z', 'pol-x', ['k1'], [{ outcome: 'accepted' }]);
-  // Overridden first, accepted later: the latest answer counts, so R2 is not a top reason.
-  add('2024-03-07T09:00:00Z', 'pol-x', ['k1'], [
-    { outcome: 'overridden', code: 'R2', at: '2024-03-07T10:00:00Z' },
-    { outcome: 'accepted', at: '2024-03-07T10:05:00Z' },
-  ]);
-  add('2024-03-08T09:00:00Z', 'pol-x', ['k1'], []);
-  add('2024-03-09T09:00:00Z', 'pol-x', ['k1'], [{ outcome: 'overridden', code: 'R1' }]);
-  add('2024-03-10T09:00:00Z', 'pol-x', ['k1'], [{ outcome: 'overridden', code: 'R3' }]);
-  add('2024-03-10T10:00:00Z', 'pol-x', ['k1'], [{ outcome: 'overridden', code: 'R4' }]);
-  add('2024-03-10T11:00:00Z', 'pol-x', ['k1'], [{ outcome: 'overridden', code: 'R3' }]);
-  add('2024-03-10T23:59:00Z', 'pol-x', ['k1'], [{ outcome: 'overridden', code: 'R5' }]);
+  add('a1', '2024-03-05T09:00:00Z', {
+    policyId: 'pol-x', criteria: ['k1', 'k2', 'k3'], outcome: 'conditional', practitioner: p1, site: s1,
+    feedback: [{ outcome: 'overridden', code: 'R1' }],
+    shared: [{ name: 'ref1', kind: 'reference', feedback: [{ outcome: 'overridden' }] }],
+  });
+  add('a2', '2024-03-06T09:00:00Z', { policyId: 'pol-x', criteria: ['k1'], outcome: 'conditional', practitioner: p1, site: s1, feedback: [{ outcome: 'accepted' }] });
+  // Accepted, then dismissed (as an EHR does when the card closes after its suggestion was applied): an accept.
+  add('a3', '2024-03-07T09:00:00Z', {
+    policyId: 'pol-x', criteria: ['k1'], outcome: 'not-covered', practitioner: p2, site: s2,
+    feedback: [{ outcome: 'accepted', at: '2024-03-07T10:00:00Z' }, { outcome: 'overridden', code: 'R2', at: '2024-03-07T10:05:00Z' }],
+  });
+  // Dismissed, then accepted: an accept too; R2 is never a top reason.
+  add('a4', '2024-03-07T09:30:00Z', {
+    policyId: 'pol-x', criteria: ['k2'], outcome: 'not-covered', practitioner: p2, site: s2,
+    feedback: [{ outcome: 'overridden', code: 'R2', at: '2024-03-07T10:00:00Z' }, { outcome: 'accepted', at: '2024-03-07T10:05:00Z' }],
+  });
+  add('a5', '2024-03-08T09:00:00Z', { policyId: 'pol-x', criteria: ['k1'], outcome: 'conditional', practitioner: p1, feedback: [] });
+  // Overridden twice: the latest reason (R1) counts.
+  add('a6', '2024-03-09T09:00:00Z', {
+    policyId: 'pol-x', criteria: ['k1', 'k2'], outcome: 'not-covered', practitioner: p2, site: s1,
+    feedback: [{ outcome: 'overridden', code: 'R3', at: '2024-03-09T10:00:00Z' }, { outcome: 'overridden', code: 'R1', at: '2024-03-09T11:00:00Z' }],
+  });
+  add('a7', '2024-03-10T23:59:00Z', { policyId: 'pol-x', criteria: ['k1'], outcome: 'conditional', site: s1, feedback: [{ outcome: 'overridden', code: 'R3' }] });
   // Week 2024-W11 (Monday 2024-03-11).
-  add('2024-03-12T23:30:00Z', 'pol-y', [], [{ outcome: 'accepted' }]);
-  add('2024-03-17T23:59:59Z', 'pol-y', ['m1'], [{ outcome: 'overridden' }]);
-  add('2024-03-13T08:00:00Z', undefined, ['m1'], []);
+  add('a9', '2024-03-12T23:30:00Z', {
+    policyId: 'pol-y', criteria: [], outcome: 'conditional', practitioner: p1, site: s1, feedback: [{ outcome: 'accepted' }],
+    shared: [{ name: 'ref2', kind: 'reference', feedback: [{ outcome: 'overridden' }] }],
+  });
+  add('a10', '2024-03-17T23:59:59Z', {
+    policyId: 'pol-y', criteria: ['m1'], outcome: 'not-covered', practitioner: p1, site: s1, feedback: [{ outcome: 'overridden' }],
+    shared: [
+      { name: 'ref2', kind: 'reference', feedback: [] },
+      { name: 'smart1', kind: 'smart', feedback: [{ outcome: 'accepted' }] },
+    ],
+  });
+  add('a11', '2024-03-13T08:00:00Z', { criteria: ['m1'], outcome: 'no-policy', practitioner: p3, site: s2, feedback: [] });
   // Outside the period.
-  add('2024-04-02T08:00:00Z', 'pol-x', ['k1'], [{ outcome: 'overridden', code: 'R9' }]);
+  add('a12', '2024-04-02T08:00:00Z', { policyId: 'pol-x', criteria: ['k1'], outcome: 'not-covered', feedback: [{ outcome: 'overridden', code: 'R9' }] });
 
   for (const r of records) store.assertionSink.record(r);
   await store.assertionSink.flush();
@@ -235,26 +288,64 @@ export async function seedAnalyticsDataset(store: Store): Promise<{ expected: un
   );
   if (result.orphans !== 0 || result.stored !== fb.length) throw new Error(`seeding failed: ${JSON.stringify(result)}`);
 
-  const r = (code: string, count: number) => ({ ...reason(code), count });
-  const row = (week: string, weekStart: string, policyId: string, criterion: string, n: number[], rate: number | null, reasons: unknown[]) => ({
-    policyId,
-    criterion,
-    week,
-    weekStart,
-    cardsShown: n[0],
-    accepted: n[1],
-    overridden: n[2],
-    noFeedback: n[3],
-    overrideRate: rate,
-    topOverrideReasons: reasons,
+  const n = (shown: number, accepted: number, overridden: number, noFeedback: number, overrideRate: number | null) => ({
+    cardsShown: shown,
+    accepted,
+    overridden,
+    noFeedback,
+    overrideRate,
   });
+  const r = (code: string, count: number) => ({ ...reason(code), count });
   return {
-    expected: [
-      row('2024-W10', '2024-03-04', 'pol-x', 'k1', [9, 2, 6, 1], 0.75, [r('R1', 2), r('R3', 2), r('R4', 1)]),
-      row('2024-W10', '2024-03-04', 'pol-x', 'k2', [1, 0, 1, 0], 1, [r('R1', 1)]),
-      row('2024-W11', '2024-03-11', '(none)', 'm1', [1, 0, 0, 1], null, []),
-      row('2024-W11', '2024-03-11', 'pol-y', '(none)', [1, 1, 0, 0], 0, []),
-      row('2024-W11', '2024-03-11', 'pol-y', 'm1', [1, 0, 1, 0], 1, []),
-    ],
+    cards,
+    expected: {
+      rows: [
+        {
+          policyId: 'pol-x', week: '2024-W10', weekStart: '2024-03-04', ...n(7, 3, 3, 1, 0.5),
+          topOverrideReasons: [r('R1', 2), r('R3', 1)],
+          criteria: [
+            { criterion: 'k1', ...n(6, 2, 3, 1, 0.6) },
+            { criterion: 'k2', ...n(3, 1, 2, 0, 0.6667) },
+            { criterion: 'k3', ...n(1, 0, 1, 0, 1) },
+          ],
+        },
+        { policyId: '(none)', week: '2024-W11', weekStart: '2024-03-11', ...n(1, 0, 0, 1, null), topOverrideReasons: [], criteria: [{ criterion: 'm1', ...n(1, 0, 0, 1, null) }] },
+        {
+          policyId: 'pol-y', week: '2024-W11', weekStart: '2024-03-11', ...n(2, 1, 1, 0, 0.5), topOverrideReasons: [],
+          criteria: [
+            { criterion: '(none)', ...n(1, 1, 0, 0, 0) },
+            { criterion: 'm1', ...n(1, 0, 1, 0, 1) },
+          ],
+        },
+      ],
+      criteria: [
+        { policyId: 'pol-x', criterion: 'k3', ...n(1, 0, 1, 0, 1) },
+        { policyId: 'pol-y', criterion: 'm1', ...n(1, 0, 1, 0, 1) },
+        { policyId: 'pol-x', criterion: 'k2', ...n(3, 1, 2, 0, 0.6667) },
+        { policyId: 'pol-x', criterion: 'k1', ...n(6, 2, 3, 1, 0.6) },
+        { policyId: 'pol-y', criterion: '(none)', ...n(1, 1, 0, 0, 0) },
+        { policyId: '(none)', criterion: 'm1', ...n(1, 0, 0, 1, null) },
+      ],
+      byOutcome: [
+        { key: 'conditional', ...n(5, 2, 2, 1, 0.5) },
+        { key: 'not-covered', ...n(4, 2, 2, 0, 0.5) },
+        { key: 'no-policy', ...n(1, 0, 0, 1, null) },
+      ],
+      byPractitioner: [
+        { key: 'a'.repeat(12), ...n(5, 2, 2, 1, 0.5) },
+        { key: 'b'.repeat(12), ...n(3, 2, 1, 0, 0.3333) },
+        { key: '(unknown)', ...n(1, 0, 1, 0, 1) },
+        { key: 'c'.repeat(12), ...n(1, 0, 0, 1, null) },
+      ],
+      bySite: [
+        { key: s1, ...n(6, 2, 4, 0, 0.6667) },
+        { key: s2, ...n(3, 2, 0, 1, 0) },
+        { key: '(unknown)', ...n(1, 0, 0, 1, null) },
+      ],
+      sharedCards: [
+        { kind: 'reference', cardsShown: 2, accepted: 0, dismissed: 2 },
+        { kind: 'smart', cardsShown: 1, accepted: 1, dismissed: 0 },
+      ],
+    },
   };
 }

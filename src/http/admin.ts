@@ -8,13 +8,15 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from '../logger.js';
 import { InvalidFilterError, validateFilter, type AnalyticsFilter } from '../store/analytics.js';
 import type { Store } from '../store/index.js';
-import { FRAGMENT_HEADER, renderAnalyticsPage, renderReport } from './analytics-page.js';
+import { FRAGMENT_HEADER, NO_LABELS, renderAnalyticsPage, renderReport, reportCsv, type AnalyticsLabels } from './analytics-page.js';
 import { badRequest, HttpError, notFound, serviceUnavailable, unauthorized } from './errors.js';
 
 export interface AdminRouterDeps {
   store: Pick<Store, 'getAssertion' | 'overrideAnalytics'>;
   adminToken?: string;
   logger: Logger;
+  /** Criterion labels and override-reason displays for the report (ids are shown when absent). */
+  labels?: AnalyticsLabels;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -30,9 +32,19 @@ export function bearerMatches(header: string | undefined, expected: string): boo
 type AuthState = 'ok' | 'absent' | 'refused';
 
 const RETRY_AFTER_SECONDS = 5;
+const EMPTY_REPORT = { rows: [], criteria: [], byOutcome: [], byPractitioner: [], bySite: [], sharedCards: [] };
 const ID_MAX = 256;
 
-function readFilter(req: Request): AnalyticsFilter {
+const FILTER_PARAMS = ['from', 'to', 'policyId'];
+
+function readFormat(req: Request): 'json' | 'csv' {
+  const raw = req.query.format;
+  if (raw === undefined || raw === '' || raw === 'json') return 'json';
+  if (raw === 'csv') return 'csv';
+  throw badRequest('format must be json or csv', ['format']);
+}
+
+function readFilter(req: Request, extra: string[] = []): AnalyticsFilter {
   const filter: AnalyticsFilter = {};
   for (const name of ['from', 'to', 'policyId'] as const) {
     const raw = req.query[name];
@@ -41,7 +53,7 @@ function readFilter(req: Request): AnalyticsFilter {
     filter[name] = raw;
   }
   for (const name of Object.keys(req.query)) {
-    if (!['from', 'to', 'policyId'].includes(name)) throw badRequest(`unknown query parameter "${name}"`, [name]);
+    if (!FILTER_PARAMS.includes(name) && !extra.includes(name)) throw badRequest(`unknown query parameter "${name}"`, [name]);
   }
   try {
     validateFilter(filter);
@@ -61,6 +73,7 @@ function storeFailure(err: unknown, log: Logger): HttpError {
 export function adminRouter(deps: AdminRouterDeps): Router {
   const router = express.Router();
   const { store, adminToken, logger } = deps;
+  const labels = deps.labels ?? NO_LABELS;
   const log = logger.child({ component: 'admin' });
 
   const authState = (req: Request): AuthState => {
@@ -105,14 +118,21 @@ export function adminRouter(deps: AdminRouterDeps): Router {
 
   router.get('/analytics/overrides', enabled, requireAdmin, async (req, res, next) => {
     try {
-      const filter = readFilter(req);
-      let rows;
+      const filter = readFilter(req, ['format']);
+      const format = readFormat(req);
+      let report;
       try {
-        rows = await store.overrideAnalytics(filter);
+        report = await store.overrideAnalytics(filter);
       } catch (err) {
         throw storeFailure(err, log);
       }
-      res.json({ generatedAt: new Date().toISOString(), filter, rows });
+      if (format === 'csv') {
+        const name = `pumpcheck-overrides${filter.from ? `-${filter.from}` : ''}${filter.to ? `-to-${filter.to}` : ''}.csv`;
+        res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+        res.type('text/csv; charset=utf-8').send(reportCsv(report, labels));
+        return;
+      }
+      res.json({ generatedAt: new Date().toISOString(), filter, ...report });
     } catch (err) {
       next(err);
     }
@@ -130,10 +150,10 @@ export function adminRouter(deps: AdminRouterDeps): Router {
       if (fragment && state !== 'ok') throw unauthorized();
       // Filters are validated for both cases so a bad link is answered the same way with or without a token.
       const filter = readFilter(req);
-      let rows;
+      let report;
       if (state === 'ok') {
         try {
-          rows = await store.overrideAnalytics(filter);
+          report = await store.overrideAnalytics(filter);
         } catch (err) {
           throw storeFailure(err, log);
         }
@@ -143,7 +163,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
         res.setHeader('Cache-Control', 'no-store');
         res.setHeader('X-Content-Type-Options', 'nosniff');
         res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-        res.type('html').send(renderReport(rows ?? [], filter, new Date()));
+        res.type('html').send(renderReport(report ?? EMPTY_REPORT, filter, new Date(), labels));
         return;
       }
       const nonce = randomBytes(16).toString('base64');
@@ -164,7 +184,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
       res.setHeader('Referrer-Policy', 'no-referrer');
       res.setHeader('X-Content-Type-Options', 'nosniff');
       res.setHeader('X-Frame-Options', 'DENY');
-      res.type('html').send(renderAnalyticsPage({ nonce, filter, rows, generatedAt: new Date() }));
+      res.type('html').send(renderAnalyticsPage({ nonce, filter, report, generatedAt: new Date(), labels }));
     } catch (err) {
       next(err);
     }

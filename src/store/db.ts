@@ -24,6 +24,8 @@ export interface AssertionsTable {
   unmet_criteria: string[];
   undocumented_criteria: string[];
   patient_hash: string;
+  practitioner_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  site: ColumnType<string | null, string | null | undefined, string | null>;
   stored_at: ColumnType<Date, string | undefined, never>;
 }
 
@@ -34,6 +36,7 @@ export interface AssertionCardsTable {
   indicator: string;
   criteria: string[];
   suggestion_uuids: string[];
+  kind: ColumnType<'finding' | 'reference' | 'smart', 'finding' | 'reference' | 'smart' | undefined, never>;
 }
 
 export interface FeedbackTable {

@@ -3,7 +3,7 @@
 import type { FeedbackItem } from '../cds/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { overrideAnalytics, type AnalyticsFilter, type OverrideAnalyticsRow } from './analytics.js';
+import { overrideAnalytics, type AnalyticsFilter, type AnalyticsReport } from './analytics.js';
 import { createAssertionSink, type QueuedAssertionSink } from './assertion-sink.js';
 import { openDb, sql, type Database } from './db.js';
 import { InvalidFeedbackError, StoreUnavailableError, type AssertionRecord, type FeedbackStore, type SharedReplayGuard } from './types.js';
@@ -13,7 +13,7 @@ export { InvalidFeedbackError, StoreUnavailableError } from './types.js';
 export type { AssertionRecord, AssertionSink, FeedbackStore } from './types.js';
 export { StoreStartupError, describeDatabaseUrl } from './db.js';
 export { InvalidFilterError, validateFilter } from './analytics.js';
-export type { AnalyticsFilter, OverrideAnalyticsRow, OverrideReasonCount } from './analytics.js';
+export type { AnalyticsFilter, AnalyticsReport, BreakdownRow, CriterionCounts, OverrideAnalyticsRow, OverrideReasonCount, SharedCardCounts } from './analytics.js';
 export type { SinkStats } from './assertion-sink.js';
 
 // One implementation of the keyed patient hash (HMAC-SHA256 hex of `Patient/<id>`), shared with the hook path.
@@ -39,7 +39,8 @@ export interface Store {
   feedbackStore: FeedbackStore;
   assertionSink: QueuedAssertionSink;
   getAssertion(id: string): Promise<StoredAssertion | undefined>;
-  overrideAnalytics(filter?: AnalyticsFilter): Promise<OverrideAnalyticsRow[]>;
+  /** Per-card override analytics with breakdowns (see analytics.ts for the counting rule). */
+  overrideAnalytics(filter?: AnalyticsFilter): Promise<AnalyticsReport>;
   /** Deletes assertions (with their cards) created, and feedback received, more than `days` days before `now`. */
   purgeOlderThan(days: number, now?: Date): Promise<{ assertions: number; feedback: number }>;
   /** True when a trivial query succeeds within 2 s. */
@@ -81,6 +82,8 @@ function toAssertionRows(batch: AssertionRecord[]) {
     unmet_criteria: [...a.unmetCriteria],
     undocumented_criteria: [...a.undocumentedCriteria],
     patient_hash: a.patientHash,
+    practitioner_hash: a.practitionerHash ?? null,
+    site: a.site ?? null,
   }));
   const cards = batch.flatMap((a) =>
     a.cards.map((c, position) => ({
@@ -90,6 +93,7 @@ function toAssertionRows(batch: AssertionRecord[]) {
       indicator: c.indicator,
       criteria: [...(c.criteria ?? [])],
       suggestion_uuids: [...(c.suggestionUuids ?? [])],
+      kind: c.kind ?? 'finding',
     })),
   );
   return { assertions, cards };
@@ -235,6 +239,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
         indicator: c.indicator,
         criteria: c.criteria,
         suggestionUuids: c.suggestion_uuids,
+        ...(c.kind !== 'finding' ? { kind: c.kind } : {}),
       })),
       patientHash: a.patient_hash,
       storedAt: iso(a.stored_at),
@@ -260,6 +265,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     if (a.pump_code !== null) record.pumpCode = a.pump_code;
     if (a.policy_id !== null) record.policyId = a.policy_id;
     if (a.policy_version !== null) record.policyVersion = a.policy_version;
+    if (a.practitioner_hash !== null) record.practitionerHash = a.practitioner_hash;
+    if (a.site !== null) record.site = a.site;
     return record;
   }
 

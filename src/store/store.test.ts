@@ -92,7 +92,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
     store = await fx.open();
     await store.close();
     const migrations = await fx.rawQuery<{ name: string }>('select name from kysely_migration order by name');
-    expect(migrations.map((m) => m.name)).toEqual(['001_initial', '002_jwt_replay']);
+    expect(migrations.map((m) => m.name)).toEqual(['001_initial', '002_jwt_replay', '003_analytics_context']);
     const tables = await fx.rawQuery<{ table_name: string }>(
       `select table_name from information_schema.tables where table_schema = current_schema() and table_name in ('assertions','assertion_cards','feedback') order by 1`,
     );
@@ -331,20 +331,16 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect((await store.getAssertion(late.id))?.id).toBe(late.id);
   });
 
-  it('computes override analytics for a known dataset', async () => {
+  it('computes override analytics for a known dataset (per card, explicit response rule, breakdowns)', async () => {
     const { expected } = await seedAnalyticsDataset(store);
     expect(await store.overrideAnalytics({ from: '2024-03-01', to: '2024-03-31' })).toEqual(expected);
     const w11 = await store.overrideAnalytics({ from: '2024-03-11', to: '2024-03-17' });
-    expect(w11.map((r) => `${r.week}|${r.policyId}|${r.criterion}`)).toEqual([
-      '2024-W11|(none)|m1',
-      '2024-W11|pol-y|(none)',
-      '2024-W11|pol-y|m1',
-    ]);
+    expect(w11.rows.map((r) => `${r.week}|${r.policyId}|${r.cardsShown}`)).toEqual(['2024-W11|(none)|1', '2024-W11|pol-y|2']);
     const polY = await store.overrideAnalytics({ policyId: 'pol-y' });
-    expect(polY).toEqual((expected as { policyId: string }[]).filter((r) => r.policyId === 'pol-y'));
+    expect(polY.rows).toEqual((expected as { rows: { policyId: string }[] }).rows.filter((r) => r.policyId === 'pol-y'));
     const april = await store.overrideAnalytics({ from: '2024-04-01', to: '2024-04-30', policyId: 'pol-x' });
-    expect(april).toHaveLength(1);
-    expect(april[0]).toMatchObject({ week: '2024-W14', cardsShown: 1, overridden: 1, overrideRate: 1 });
+    expect(april.rows).toHaveLength(1);
+    expect(april.rows[0]).toMatchObject({ week: '2024-W14', cardsShown: 1, overridden: 1, overrideRate: 1, topOverrideReasons: [{ code: 'R9', count: 1 }] });
     await expect(store.overrideAnalytics({ from: '2024-02-30' })).rejects.toBeInstanceOf(InvalidFilterError);
     await expect(store.overrideAnalytics({ from: '2024-03-10', to: '2024-03-01' })).rejects.toBeInstanceOf(InvalidFilterError);
   });
@@ -371,7 +367,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
       const later = new Date(Date.now() + 40 * 86_400_000);
       expect(await s.purgeOlderThan(30, later)).toEqual({ assertions: 1, feedback: 2 });
       expect(await s.getAssertion(recent.id)).toBeUndefined();
-      expect(await s.overrideAnalytics()).toEqual([]);
+      expect((await s.overrideAnalytics()).rows).toEqual([]);
       await expect(s.purgeOlderThan(-1)).rejects.toThrow(RangeError);
     } finally {
       await s.close();

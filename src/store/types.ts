@@ -20,9 +20,20 @@ export interface AssertionRecord {
   unmetCriteria: string[];
   undocumentedCriteria: string[];
   /** Cards emitted for this order, with the criteria each card speaks for (for override analytics). */
-  cards: { uuid: string; indicator: string; criteria: string[]; suggestionUuids: string[] }[];
+  cards: {
+    uuid: string;
+    indicator: string;
+    criteria: string[];
+    suggestionUuids: string[];
+    /** finding: the order's own card (override analytics); reference / smart: shared cards (default finding). */
+    kind?: 'finding' | 'reference' | 'smart';
+  }[];
   /** Keyed hash (HMAC-SHA256 with PATIENT_HASH_SECRET) of the patient id, to link repeat orders without storing ids. */
   patientHash: string;
+  /** Keyed hash of the ordering practitioner reference (analytics by practitioner without storing who). */
+  practitionerHash?: string;
+  /** Ordering site: an Organization reference (encounter service provider or the PractitionerRole's organization). */
+  site?: string;
 }
 
 export interface AssertionSink {

@@ -3,10 +3,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './001_initial.js';
 import { migration002JwtReplay } from './002_jwt_replay.js';
+import { migration003AnalyticsContext } from './003_analytics_context.js';
 
 export const migrations: Record<string, Migration> = {
   '001_initial': migration001Initial,
   '002_jwt_replay': migration002JwtReplay,
+  '003_analytics_context': migration003AnalyticsContext,
 };
 
 export const migrationProvider: MigrationProvider = {
