@@ -8,7 +8,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertOnlyCoverageInfoAdded, checkCoverageInformation } from '../cards/checks.js';
 import { COVERAGE_INFORMATION_URL } from '../cards/coverage-information.js';
-import { crdCardType } from '../cards/test-shapes.js';
+import { crdCardType } from './support/card-shapes.js';
 import { criterionShortName } from '../cards/text.js';
 import { validateCdsResponse } from '../src/cds/schemas.js';
 import type { Action, Card } from '../src/cds/types.js';

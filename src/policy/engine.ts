@@ -12,6 +12,7 @@ import type {
   Evidence,
   FactContext,
   FactDefinition,
+  FactFunction,
   InfusionOrder,
   LeafOutcome,
   PolicySummary,
@@ -58,7 +59,7 @@ export function firstDocumentedStatus(statuses: readonly TriState[]): TriState {
 // Evaluation.
 
 export interface EvaluationContext extends FactContext {
-  facts: Readonly<Record<string, FactDefinition>>;
+  facts: Readonly<Record<string, FactDefinition | FactFunction>>;
   /** FHIRPath environment: the policy parameters plus %asOf (YYYY-MM-DD). */
   env: Readonly<Record<string, unknown>>;
   /** Named dates and situations of the policy being evaluated. */
@@ -89,9 +90,12 @@ function bind(ctx: EvaluationContext): EvaluationContext {
   return bound;
 }
 
+/** The evidence that makes a definition met, each item saying which part of it (e.g. "already on an insulin pump"). */
 function collectEvidence(r: CriterionResult): Evidence[] {
-  if (r.status !== 'met') return r.evidence;
-  if (r.op === 'leaf') return r.evidence;
+  if (r.status !== 'met' || r.op === 'leaf' || r.op === 'not') {
+    const what = r.text.charAt(0).toLowerCase() + r.text.slice(1);
+    return r.evidence.map((e) => ({ ...e, note: e.note ? `${what} (${e.note})` : what }));
+  }
   const met = (r.children ?? []).filter((c) => c.status === 'met');
   return met.flatMap(collectEvidence).slice(0, 3);
 }
@@ -170,7 +174,7 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
 
 function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: EvaluationContext, absent?: TriState): LeafOutcome {
   const def = ctx.facts[name];
-  const fn = typeof def === 'function' ? (def as unknown as FactDefinition['evaluate']) : def?.evaluate;
+  const fn = typeof def === 'function' ? def : def?.evaluate;
   if (typeof fn !== 'function') throw new Error(`unknown fact "${name}"`);
   const out = fn(ctx, params);
   if (!out || !TRI_STATES.has(out.status)) throw new Error(`fact "${name}" returned no valid status`);
@@ -444,6 +448,16 @@ export function combineCrd(list: CrdSemantics[]): CrdSemantics {
   // A policy that asserts nothing about prior authorisation must not be outvoted into "no-auth" by another.
   if (out.paNeeded === 'no-auth' && list.some((c) => !c.paNeeded)) delete out.paNeeded;
   return out;
+}
+
+/** A context with the policy's parameters, anchors, definitions and questionnaire (tests and the engine). */
+export function bindPolicy(ctx: EvaluationContext, policy: Policy): EvaluationContext {
+  return bind({
+    ...ctx,
+    anchors: policy.anchors,
+    definitions: policy.definitions,
+    ...(policy.questionnaire ? { questionnaire: policy.questionnaire } : {}),
+  });
 }
 
 function evaluatePolicy(policy: Policy, order: InfusionOrder, record: PatientRecord, policySet: PolicySet, asOf: string, coverageRef: string | undefined): CriterionResult {

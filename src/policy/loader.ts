@@ -615,8 +615,8 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     return compileNode(f.criteria, '/criteria', { ...env, file: f.file });
   }
   const first = env.ids.get(raw.id);
-  if (first) problems.add(file, `${at}/id`, `duplicate criterion id "${raw.id}" (also at ${first})`);
-  else env.ids.set(raw.id, `${path.basename(file)}#${at}`);
+  if (first) problems.add(file, `${at}/id`, `duplicate criterion id "${raw.id}" (also at ${first.startsWith(`${file}#`) ? first.slice(file.length + 1) : path.basename(first)})`);
+  else env.ids.set(raw.id, `${file}#${at}`);
   (raw.remedies ?? []).forEach((r, i) => {
     if (r.type !== 'questionnaire') return;
     if (!env.questionnaire) problems.add(file, `${at}/remedies/${i}`, 'questionnaire remedy in a policy without a "questionnaire"');
@@ -704,7 +704,7 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
 }
 
 /** A copy of params with every "%name" at the given pointers replaced by the parameter's value. */
-function substitute(params: Readonly<Record<string, unknown>>, refs: { pointer: string; name: string }[], values: Readonly<Record<string, ParameterValue>>): Readonly<Record<string, unknown>> {
+export function substitute(params: Readonly<Record<string, unknown>>, refs: { pointer: string; name: string }[], values: Readonly<Record<string, ParameterValue>>): Readonly<Record<string, unknown>> {
   if (refs.length === 0) return params;
   const copy = structuredClone(params) as Record<string, unknown>;
   for (const { pointer, name } of refs) {

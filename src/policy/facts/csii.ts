@@ -9,13 +9,12 @@ import {
   convertQuantity,
   hba1cToPercent,
 } from '../units.js';
-import { selectInValueSet } from '../valuesets.js';
+import { } from '../valuesets.js';
 import {
-  HCPCS,
+
   type AnyResource,
   type CodeableConcept,
-  type Coding,
-  type Condition,
+
   type DatedObservation,
   type Observation,
   type Quantity,
@@ -27,23 +26,20 @@ import {
   boolParam,
   capEvidence,
   codedIn,
-  codingsIn,
-  continuedCoverage,
+
   daysBetween,
-  deviceUses,
+
   firstCodeText,
   fmt,
   gt,
   gte,
   type InitiationAnchor,
-  initiationDate,
-  isActiveCondition,
+
   lte,
   notDocumented,
   numParam,
   observationsIn,
-  observationStampsIn,
-  orderCoverage,
+
   outcome,
   pct,
   quantityText,
@@ -444,7 +440,7 @@ function injectionsOn(regimens: Regimen[], day: string): number {
 type Anchored = { ok: true; anchor: InitiationAnchor & { day: string; regimenDay: string } } | { ok: false; gap: LeafOutcome };
 
 /**
- * The date a criterion-C leaf is measured at (see initiationDate). params: anchor 'pump-initiation' (default: pump
+ * The date a criterion-C leaf is measured at (the policy's named anchor, src/policy/anchors.ts). params: anchor 'pump-initiation' (default: pump
  * initiation for continued coverage, the order date for an initial pump order) or 'asOf' (always the order date);
  * pumpDeviceValueSet / pumpProcedureValueSet (insulin-pump-devices / insulin-pump-procedures) to find the pump start.
  */

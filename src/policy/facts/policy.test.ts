@@ -26,7 +26,7 @@ import {
   POLICIES_DIR,
   questionnaireResponse,
   smbgReadings,
-} from './fixtures.js';
+} from '../../../test/support/fact-fixtures.js';
 
 const set = loadPolicySet(POLICIES_DIR, { facts: { ...allFacts } });
 type R = Record<string, unknown> & { resourceType: string; id: string };

@@ -127,7 +127,7 @@ function pumpCode(ctx: KindContext, p: OrderParams): KindOutcome {
   const values: Record<string, string> = { valueSet: p.valueSet!, expected: codesOf(ctx, p.valueSet!) };
   for (const pump of list) {
     if (pump.pumpKind === 'implantable' || inSet(ctx, p.skipValueSet, pump)) {
-      evidence.push({ reference: pump.ref, value: pump.label, note: 'judged by another criterion' });
+      evidence.push({ reference: pump.ref, value: pump.label, note: `${pump.pumpKind === 'implantable' ? 'implantable pump: ' : ''}judged by another criterion` });
     } else if (inSet(ctx, p.valueSet, pump)) {
       evidence.push({ reference: pump.ref, value: pump.label, threshold: values.expected });
     } else if (!pump.hcpcs) {

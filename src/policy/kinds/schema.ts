@@ -50,6 +50,8 @@ ajv.addKeyword({
   schemaType: 'string',
   errors: false,
   validate: (schema: string, data: string, _parent?: unknown, cxt?: { instancePath: string }) => {
+    // ajv runs every keyword of a oneOf branch, also when its pattern failed: a plain string is no "%name".
+    if (schema.startsWith('parameter') && !new RegExp(PARAM_REF).test(data)) return true;
     collector?.push({ kind: schema as RefKind, value: data, pointer: cxt?.instancePath ?? '' });
     return true;
   },
