@@ -9,12 +9,9 @@ import {
   convertQuantity,
   hba1cToPercent,
 } from '../units.js';
-import { } from '../valuesets.js';
 import {
-
   type AnyResource,
   type CodeableConcept,
-
   type DatedObservation,
   type Observation,
   type Quantity,
@@ -26,20 +23,16 @@ import {
   boolParam,
   capEvidence,
   codedIn,
-
   daysBetween,
-
   firstCodeText,
   fmt,
   gt,
   gte,
   type InitiationAnchor,
-
   lte,
   notDocumented,
   numParam,
   observationsIn,
-
   outcome,
   pct,
   quantityText,
