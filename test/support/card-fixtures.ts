@@ -216,6 +216,8 @@ export function determination(root: CriterionResult | undefined, extra: Partial<
     unmet,
     undocumented,
     asOf: '2026-04-01T10:00:00Z',
+    // What the CSII policy file declares (policies/medicare-csii.policy.json "crd").
+    crd: { docNeeded: 'clinical', docPurpose: ['retain-doc'] },
     ...extra,
   };
 }
