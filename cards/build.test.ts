@@ -5,7 +5,7 @@ import type { Card } from '../src/cds/types.js';
 import type { CriterionResult, Determination, InfusionOrder } from '../src/policy/types.js';
 import { OVERRIDE_REASONS, buildHookResponse, type BuildOptions, type BuiltResponse } from './build.js';
 import { COVERAGE_INFORMATION_URL } from './coverage-information.js';
-import { crdCardType, loadSchemaValidator, responseProblems } from './test-shapes.js';
+import { crdCardType, loadSchemaValidator, responseProblems } from '../test/support/card-shapes.js';
 import {
   BLUEBUTTON_HCPCS,
   LOINC,
@@ -18,7 +18,7 @@ import {
   policy,
   pumpOrder,
   pumpResource,
-} from './test-fixtures.js';
+} from '../test/support/card-fixtures.js';
 
 let schemaValidator: ((body: unknown) => string[]) | undefined;
 beforeAll(async () => {

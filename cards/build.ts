@@ -8,6 +8,7 @@
 import type { Action, Card, CdsResponse, Coding, Link, Suggestion } from '../src/cds/types.js';
 import type { CriterionResult, Determination, PolicySummary } from '../src/policy/types.js';
 import { coverageSystemAction } from './coverage-information.js';
+import { reasonText } from './findings.js';
 import { labSuggestions, orderFixSuggestions, type SuggestionContext } from './suggestions.js';
 import {
   LEGEND,
@@ -236,7 +237,7 @@ function findingCards(det: Determination, ctx: Ctx): Pending[] {
   if (split) {
     const first = fixes[0]!.suggestion;
     const fixedLeaves = det.unmet.filter((l) => fixes.some((f) => f.criteria.includes(l.id)));
-    const why = fixedLeaves.map((l) => `- ✗ ${md(l.text)}${l.reason ? ` — ${md(l.reason)}` : ''} _(${md(l.citation)})_`).join('\n');
+    const why = fixedLeaves.map((l) => `- ✗ ${md(l.text)}${reasonText(l) ? ` — ${md(reasonText(l)!)}` : ''} _(${md(l.citation)})_`).join('\n');
     const detail = [
       `**${md(orderName(det.order))}**`,
       `${md(det.policy?.payerLabel ?? 'The payer')} will not cover this order as written:`,

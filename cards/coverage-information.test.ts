@@ -9,7 +9,7 @@ import {
   withCoverageInformation,
   type CoverageInfoOptions,
 } from './coverage-information.js';
-import { csiiTree, deepFreeze, determination, pumpOrder, pumpResource } from './test-fixtures.js';
+import { csiiTree, deepFreeze, determination, pumpOrder, pumpResource } from '../test/support/card-fixtures.js';
 
 const base: CoverageInfoOptions = {
   hook: 'order-sign',

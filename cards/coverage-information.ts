@@ -46,7 +46,9 @@ export function buildCoverageInformation(det: Determination, opts: CoverageInfoO
   switch (det.outcome) {
     case 'covered':
       covered = 'covered';
-      if (opts.assertNoAuth) paNeeded = 'no-auth';
+      // What the payer's documents say (policy or payer × policy crd); "no-auth" where they say nothing only when the
+      // deployment configures it (CRD_ASSERT_NO_AUTH).
+      paNeeded = det.crd?.paNeeded ?? (opts.assertNoAuth ? 'no-auth' : undefined);
       break;
     case 'not-covered': {
       covered = 'not-covered';
@@ -67,11 +69,11 @@ export function buildCoverageInformation(det: Determination, opts: CoverageInfoO
       // Alternatives the record contradicts (e.g. a glucose log averaging 2/day while CGM use is undocumented): the
       // EHR and a reviewer need both halves to see why documentation is what is missing.
       if (det.unmet.length > 0) reasonText += `; not met: ${criteriaWithCitations(det.unmet)}`;
-      if (sign) {
-        // Medicare wants the medical-necessity documentation kept in the medical record (retain-doc, §2.9 table);
-        // hook-19 forbids clinical/admin doc-needed on order-select, hence sign only.
-        docNeeded = 'clinical';
-        docPurpose.push('retain-doc');
+      // From the policy (e.g. Medicare: clinical documentation kept in the record, retain-doc, §2.9 table); hook-19
+      // forbids clinical/admin doc-needed on order-select, hence sign only.
+      if (sign && det.crd?.docNeeded) {
+        docNeeded = det.crd.docNeeded;
+        docPurpose.push(...(det.crd.docPurpose ?? []));
       }
       break;
     }

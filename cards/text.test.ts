@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checklist, criterionShortName, fitSummary, gapName, gapPhrase, md, mdLink, orderName, orderShort, topLevelRequirements, truncateText } from './text.js';
-import { csiiTree, leaf, pumpOrder, pumpResource } from './test-fixtures.js';
+import { csiiTree, leaf, pumpOrder, pumpResource } from '../test/support/card-fixtures.js';
 
 describe('truncateText', () => {
   it('leaves short text alone and collapses whitespace', () => {

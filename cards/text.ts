@@ -1,4 +1,5 @@
 // Clinician-facing wording: summaries, order names, criterion labels, the markdown checklist. Pure string functions.
+import { reasonText } from './findings.js';
 import type { CriterionResult, Evidence, InfusionOrder, PolicySummary, TriState } from '../src/policy/types.js';
 
 /** CDS Hooks: "<140 characters"; Inferno counts code points, JS counts UTF-16 units — 139 units is safe for both. */
@@ -152,7 +153,8 @@ export function evidenceText(e: Evidence): string {
 
 /** Leaf phrase that names the gap with its values, for a summary: the reason when given, else text + value. */
 export function gapPhrase(c: CriterionResult): string {
-  if (c.reason) return c.reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
+  const reason = reasonText(c);
+  if (reason) return reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const value = c.evidence.map((e) => e.value).find((v) => v);
   const name = criterionShortName(c, 60);
   if (c.status === 'not-documented') return `${name} not documented`;
@@ -173,7 +175,8 @@ export function checklist(root: CriterionResult, options: ChecklistOptions = {})
     const pieces = [`${MARK[c.status]} ${md(c.text)}`];
     const evidence = c.evidence.map(evidenceText).filter(Boolean);
     if (evidence.length > 0) pieces.push(md(evidence.join(' · ')));
-    if (c.status !== 'met' && c.reason && (c.op === 'leaf' || !c.children?.length)) pieces.push(md(c.reason));
+    const reason = c.status !== 'met' && (c.op === 'leaf' || !c.children?.length) ? reasonText(c) : undefined;
+    if (reason) pieces.push(md(reason));
     const extra = options.annotate?.(c);
     if (extra) pieces.push(extra);
     let line = pieces.join(' — ');

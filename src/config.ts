@@ -232,7 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
       version: crdVersion,
       topicSystem: topicSystems[crdVersion],
       topicSystems,
-      assertNoAuth: bool(env, 'CRD_ASSERT_NO_AUTH', true),
+      assertNoAuth: bool(env, 'CRD_ASSERT_NO_AUTH', false),
     },
     cards: {
       infoWhenCovered: bool(env, 'CARD_INFO_WHEN_COVERED', false),

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertOnlyCoverageInfoAdded, checkCoverageInformation } from '../cards/checks.js';
 import { COVERAGE_INFORMATION_URL } from '../cards/coverage-information.js';
-import { crdCardType } from '../cards/test-shapes.js';
+import { crdCardType } from './support/card-shapes.js';
 import { criterionShortName } from '../cards/text.js';
 import { validateCdsResponse } from '../src/cds/schemas.js';
 import type { Action, Card } from '../src/cds/types.js';
@@ -216,7 +216,8 @@ describe.each(SCENARIOS.map((s) => [s.slug, s] as const))('%s', (_slug, s) => {
     expect(code('covered')).toEqual([e.outcome]);
     expect(code('doc-needed')).toEqual(e.outcome === 'conditional' ? ['clinical'] : []);
     if (e.outcome === 'conditional') expect(sub(ext, 'questionnaire')[0]?.valueCanonical).toMatch(/\/fhir\/Questionnaire\/csii-documentation$/);
-    expect(code('pa-needed')).toEqual(e.outcome === 'covered' ? ['no-auth'] : []);
+    // The Medicare documents say nothing about prior authorisation for E0784: nothing is asserted (issue 8 item 7).
+    expect(code('pa-needed')).toEqual([]);
     expect(sub(ext, 'coverage')[0]?.valueReference?.reference).toBe(`Coverage/cov-${s.slug}`);
     expect(c.days).toContain(sub(ext, 'date')[0]?.valueDate);
     const hcpcs = (draftOf(s, s.primaryOrderRef) as unknown as { codeCodeableConcept: { coding: { code: string }[] } }).codeCodeableConcept.coding[0]!.code;

@@ -11,6 +11,7 @@ import type {
   Determination,
   Evidence,
   FactContext,
+  FactDefinition,
   FactFunction,
   InfusionOrder,
   LeafOutcome,
@@ -19,6 +20,13 @@ import type {
   TriState,
 } from './types.js';
 import { selectInValueSet, ValueSetStore } from './valuesets.js';
+import { resolveAnchor, type AnchorSpec } from './anchors.js';
+import { describeValue, resourceDate } from './kinds/common.js';
+import { KINDS } from './kinds/index.js';
+import type { KindContext } from './kinds/types.js';
+import type { CrdSemantics, LoadedPolicy as Policy } from './model.js';
+
+export { describeValue, resourceDate };
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Combinators (DESIGN §3).
@@ -51,15 +59,69 @@ export function firstDocumentedStatus(statuses: readonly TriState[]): TriState {
 // Evaluation.
 
 export interface EvaluationContext extends FactContext {
-  facts: Readonly<Record<string, FactFunction>>;
+  facts: Readonly<Record<string, FactDefinition | FactFunction>>;
   /** FHIRPath environment: the policy parameters plus %asOf (YYYY-MM-DD). */
   env: Readonly<Record<string, unknown>>;
+  /** Named dates and situations of the policy being evaluated. */
+  anchors?: Readonly<Record<string, AnchorSpec>>;
+  definitions?: Readonly<Record<string, PolicyNode>>;
+}
+
+const EMPTY_FILTERS: ReadonlyMap<string, FhirPathFn> = new Map();
+
+/** The engine's anchor / definition services, bound to one policy evaluation (memoised in ctx.memo). */
+function bind(ctx: EvaluationContext): EvaluationContext {
+  if (ctx.anchor && ctx.definition) return ctx;
+  const bound: EvaluationContext = { ...ctx };
+  const kctx = bound as unknown as KindContext;
+  bound.definition = (name) => {
+    const key = `definition:${name}`;
+    const hit = bound.memo.get(key) as { status: TriState; evidence: Evidence[] } | undefined;
+    if (hit) return hit;
+    const node = bound.definitions?.[name];
+    if (!node) throw new Error(`unknown definition "${name}"`);
+    bound.memo.set(key, { status: 'not-documented', evidence: [] }); // a definition that refers to itself
+    const r = evaluateCriteria(node, bound);
+    const out = { status: r.status, evidence: collectEvidence(r) };
+    bound.memo.set(key, out);
+    return out;
+  };
+  bound.anchor = (name) => resolveAnchor({ ...kctx, filters: EMPTY_FILTERS }, name, bound.anchors ?? {});
+  return bound;
+}
+
+/** The evidence that makes a definition met, each item saying which part of it (e.g. "already on an insulin pump"). */
+function collectEvidence(r: CriterionResult): Evidence[] {
+  if (r.status !== 'met' || r.op === 'leaf' || r.op === 'not') {
+    const what = r.text.charAt(0).toLowerCase() + r.text.slice(1);
+    return r.evidence.map((e) => ({ ...e, note: e.note ? `${what} (${e.note})` : what }));
+  }
+  const met = (r.children ?? []).filter((c) => c.status === 'met');
+  return met.flatMap(collectEvidence).slice(0, 3);
 }
 
 const TRI_STATES = new Set<TriState>(['met', 'not-met', 'not-documented']);
 
-export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): CriterionResult {
+export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): CriterionResult {
+  const ctx = bind(ctxIn);
   const head = { id: node.id, text: node.text, citation: node.citation ?? '', ...(node.label ? { label: node.label } : {}) };
+  if (node.onlyIf) {
+    let applies: { status: TriState; evidence: Evidence[] };
+    try {
+      applies = ctx.definition!(node.onlyIf);
+    } catch (err) {
+      return { ...head, op: 'leaf', status: 'not-documented', evidence: [], reason: `could not be evaluated: ${errorMessage(err)}` };
+    }
+    if (applies.status !== 'met') {
+      return {
+        ...head,
+        op: 'leaf',
+        status: 'met',
+        evidence: [{ reference: ctx.order.ref, value: ctx.order.label, note: `not applicable (${node.onlyIf})` }],
+        finding: { kind: 'engine', code: 'not-applicable', values: { definition: node.onlyIf } },
+      };
+    }
+  }
   switch (node.kind) {
     case 'allOf':
     case 'anyOf':
@@ -87,16 +149,22 @@ export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): Crit
       }
       return result;
     }
+    case 'kind':
     case 'fact':
     case 'fhirpath': {
       let out: LeafOutcome;
       try {
-        out = node.kind === 'fact' ? runFact(node.fact, node.params, ctx) : evaluateFhirPathLeaf(node, ctx);
+        out = node.kind === 'kind' ? runKind(node, ctx) : node.kind === 'fact' ? runFact(node.fact, node.params, ctx, node.absent) : evaluateFhirPathLeaf(node, ctx);
       } catch (err) {
-        out = { status: 'not-documented', evidence: [], reason: `could not be evaluated: ${errorMessage(err)}` };
+        out = { status: 'not-documented', evidence: [], reason: `could not be evaluated: ${errorMessage(err)}`, finding: { kind: node.kind === 'kind' ? node.kindName : node.kind, code: 'error', values: { message: errorMessage(err) } } };
+      }
+      if (node.onlyIf && out.status !== 'met') {
+        // Why the leaf applies (e.g. "patient already on an insulin pump: continued coverage").
+        out = { ...out, evidence: [...out.evidence, ...ctx.definition!(node.onlyIf).evidence.slice(0, 1)] };
       }
       const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence };
       if (out.reason) result.reason = out.reason;
+      if (out.finding) result.finding = out.finding;
       if (out.retest && out.status === 'not-met') result.retest = true;
       if (out.status !== 'met' && node.remedies) result.remedies = node.remedies;
       return result;
@@ -104,17 +172,36 @@ export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): Crit
   }
 }
 
-function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: EvaluationContext): LeafOutcome {
-  const fn = ctx.facts[name];
+function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: EvaluationContext, absent?: TriState): LeafOutcome {
+  const def = ctx.facts[name];
+  const fn = typeof def === 'function' ? def : def?.evaluate;
   if (typeof fn !== 'function') throw new Error(`unknown fact "${name}"`);
   const out = fn(ctx, params);
   if (!out || !TRI_STATES.has(out.status)) throw new Error(`fact "${name}" returned no valid status`);
   return {
-    status: out.status,
+    status: absent && out.status === 'not-documented' && out.evidence.length === 0 ? absent : out.status,
     evidence: Array.isArray(out.evidence) ? out.evidence : [],
     ...(out.reason ? { reason: out.reason } : {}),
     ...(out.retest ? { retest: true } : {}),
+    ...(out.finding ? { finding: out.finding } : {}),
   };
+}
+
+/** A kind leaf: the kind's structured finding; an empty candidate set takes the leaf's `absent`. */
+function runKind(node: Extract<PolicyNode, { kind: 'kind' }>, ctx: EvaluationContext): LeafOutcome {
+  const kind = KINDS[node.kindName];
+  if (!kind) throw new Error(`unknown kind "${node.kindName}"`);
+  const kctx = { ...ctx, filters: node.filters } as unknown as KindContext;
+  const out = kind.evaluate(kctx, node.params as never);
+  if (!out || !TRI_STATES.has(out.status)) throw new Error(`kind "${node.kindName}" returned no valid status`);
+  let status = out.status;
+  if (out.empty && node.absent) status = node.absent;
+  const finding = { ...out.finding };
+  if (status === 'not-documented') {
+    const gaps = kind.dataRequirements(node.params as never, '').map((r) => ctx.record.gapFor(r.type)).filter((g): g is NonNullable<typeof g> => !!g);
+    if (gaps.length > 0) finding.values = { ...finding.values, gap: gaps.map((g) => `${g.resourceType}: ${g.reason}`).join('; ') };
+  }
+  return { status, evidence: out.evidence, finding, ...(out.retest ? { retest: true } : {}) };
 }
 
 function errorMessage(err: unknown): string {
@@ -195,63 +282,6 @@ function evidenceOf(resources: Resource[]): Evidence[] {
   });
   if (items.length > MAX_EVIDENCE) out.push({ note: `${items.length - MAX_EVIDENCE} more not shown` });
   return out;
-}
-
-/** The clinically meaningful date of a resource (effective, onset, performed, authored, period start ...). */
-export function resourceDate(resource: unknown): string | undefined {
-  const r = resource as Record<string, any>;
-  const candidates = [
-    r.effectiveDateTime,
-    r.effectiveInstant,
-    r.effectivePeriod?.start,
-    r.issued,
-    r.onsetDateTime,
-    r.onsetPeriod?.start,
-    r.recordedDate,
-    r.performedDateTime,
-    r.performedPeriod?.start,
-    r.authoredOn,
-    r.authored,
-    r.effectivePeriod?.end,
-    r.timingPeriod?.start,
-    r.period?.start,
-    r.dateAsserted,
-    r.date,
-    r.occurrenceDateTime,
-  ];
-  return candidates.find((d): d is string => typeof d === 'string' && d.trim() !== '');
-}
-
-function conceptText(cc: any): string | undefined {
-  if (!cc) return undefined;
-  if (typeof cc.text === 'string' && cc.text) return cc.text;
-  const c = (cc.coding ?? []).find((x: any) => x?.display || x?.code);
-  return c ? (c.display ?? c.code) : undefined;
-}
-
-/** "1.5 ng/mL", "Positive", "Type 1 diabetes mellitus ..." — what a reviewer wants to see next to the reference. */
-export function describeValue(resource: unknown): string | undefined {
-  const r = resource as Record<string, any>;
-  const q = r.valueQuantity;
-  if (q && typeof q.value === 'number') return `${q.comparator ?? ''}${q.value}${q.unit ?? q.code ? ` ${q.unit ?? q.code}` : ''}`;
-  if (r.valueCodeableConcept) return conceptText(r.valueCodeableConcept);
-  if (typeof r.valueString === 'string') return r.valueString;
-  if (typeof r.valueBoolean === 'boolean') return r.valueBoolean ? 'yes' : 'no';
-  if (typeof r.valueInteger === 'number') return String(r.valueInteger);
-  switch (r.resourceType) {
-    case 'Condition':
-    case 'Procedure':
-      return conceptText(r.code);
-    case 'MedicationStatement':
-    case 'MedicationRequest':
-      return conceptText(r.medicationCodeableConcept);
-    case 'Device':
-      return conceptText(r.type);
-    case 'Encounter':
-      return conceptText(r.type?.[0]);
-    default:
-      return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -405,8 +435,53 @@ export function policySummary(policy: LoadedPolicy, payer: PayerConfig): PolicyS
   };
 }
 
+/** CRD semantics of several policies on one order: the most demanding wins (DESIGN: one determination per order). */
+export function combineCrd(list: CrdSemantics[]): CrdSemantics {
+  const PA = ['no-auth', 'satisfied', 'conditional', 'performpa', 'auth-needed'] as const;
+  const DOC = ['no-doc', 'patient', 'admin', 'conditional', 'clinical'] as const;
+  const out: CrdSemantics = {};
+  for (const c of list) {
+    if (c.paNeeded && (!out.paNeeded || PA.indexOf(c.paNeeded) > PA.indexOf(out.paNeeded))) out.paNeeded = c.paNeeded;
+    if (c.docNeeded && (!out.docNeeded || DOC.indexOf(c.docNeeded) > DOC.indexOf(out.docNeeded))) out.docNeeded = c.docNeeded;
+    for (const p of c.docPurpose ?? []) if (!(out.docPurpose ??= []).includes(p)) out.docPurpose.push(p);
+  }
+  // A policy that asserts nothing about prior authorisation must not be outvoted into "no-auth" by another.
+  if (out.paNeeded === 'no-auth' && list.some((c) => !c.paNeeded)) delete out.paNeeded;
+  return out;
+}
+
+/** A context with the policy's parameters, anchors, definitions and questionnaire (tests and the engine). */
+export function bindPolicy(ctx: EvaluationContext, policy: Policy): EvaluationContext {
+  return bind({
+    ...ctx,
+    anchors: policy.anchors,
+    definitions: policy.definitions,
+    ...(policy.questionnaire ? { questionnaire: policy.questionnaire } : {}),
+  });
+}
+
+function evaluatePolicy(policy: Policy, order: InfusionOrder, record: PatientRecord, policySet: PolicySet, asOf: string, coverageRef: string | undefined): CriterionResult {
+  const ctx: EvaluationContext = {
+    record,
+    order,
+    coverageRef,
+    asOf: new Date(`${asOf}T00:00:00Z`),
+    valueSets: policySet.valueSets,
+    parameters: policy.parameters,
+    memo: new Map(),
+    facts: policySet.facts,
+    env: { ...policy.parameters, asOf },
+    anchors: policy.anchors,
+    definitions: policy.definitions,
+    ...(policy.questionnaire ? { questionnaire: policy.questionnaire } : {}),
+  };
+  return evaluateCriteria(policy.criteria, ctx);
+}
+
 /**
- * Every determination for one order: one per applicable policy, or a single one saying why there is none.
+ * The determination for one order: every policy that applies to it (coverage criteria, coding edits, exclusions) is
+ * evaluated into one root, so the order gets one card set, one coverage-information and one stored assertion.
+ * Returned as a one-element list (or a single "no policy" / "indeterminate" entry).
  * `requestTime` stands in for the order date when the order has no authoredOn; nothing reads the clock.
  */
 export function determine(order: InfusionOrder, record: PatientRecord, policySet: PolicySet, opts: { requestTime: Date }): Determination[] {
@@ -418,36 +493,36 @@ export function determine(order: InfusionOrder, record: PatientRecord, policySet
     return [{ ...base, ...coverage, outcome: selection.outcome ?? 'no-policy', message: selection.message ?? 'No coverage policy applies' }];
   }
   const payer = selection.payer;
-  const policies = policySet.policiesFor(order, payer.id);
-  if (policies.length === 0) {
+  const found = policySet.policiesFor(order, payer.id);
+  if (found.length === 0) {
     return [{ ...base, ...coverage, outcome: 'no-policy', message: `No coverage policy for ${order.label} is configured for payer ${payer.label}` }];
   }
-  return policies.map((policy) => {
-    const summary = policySummary(policy, payer);
-    try {
-      const ctx: EvaluationContext = {
-        record,
-        order,
-        coverageRef: coverage.coverageRef,
-        asOf: new Date(`${asOf}T00:00:00Z`),
-        valueSets: policySet.valueSets,
-        parameters: policy.parameters,
-        memo: new Map(),
-        facts: policySet.facts,
-        env: { ...policy.parameters, asOf },
-      };
-      const root = evaluateCriteria(policy.criteria, ctx);
-      const { unmet, undocumented } = decisiveLeaves(root);
-      const outcome = root.status === 'met' ? 'covered' : root.status === 'not-met' ? 'not-covered' : 'conditional';
-      return { ...base, ...coverage, policy: summary, outcome, root, unmet, undocumented } satisfies Determination;
-    } catch (err) {
-      return {
-        ...base,
-        ...coverage,
-        policy: summary,
-        outcome: 'indeterminate',
-        message: `The coverage criteria could not be evaluated: ${errorMessage(err)}`,
-      } satisfies Determination;
-    }
-  });
+  // Coverage policies first (the primary summary), then edits, then exclusions; file order within a role.
+  const rank = { coverage: 0, edit: 1, exclusion: 2 } as const;
+  const policies = [...found].sort((a, b) => rank[a.role] - rank[b.role]);
+  const summaries = policies.map((p) => policySummary(p, payer));
+  const summary = summaries[0]!;
+  const parameters = Object.fromEntries(policies.map((p) => [p.id, { ...p.parameters }]));
+  const crd = combineCrd(policies.map((p) => ({ ...p.crd, ...(payer.crd?.[p.id] ?? payer.crd?.['*'] ?? {}) })));
+  const shared = { ...base, ...coverage, policy: summary, policies: summaries, parameters, crd };
+  try {
+    const roots = policies.map((p) => evaluatePolicy(p, order, record, policySet, asOf, coverage.coverageRef));
+    const root: CriterionResult =
+      roots.length === 1
+        ? roots[0]!
+        : {
+            id: 'all-policies',
+            text: `Every policy that applies: ${policies.map((p) => p.title).join('; ')}`,
+            citation: policies.map((p) => p.citationShort).join('; '),
+            op: 'allOf',
+            status: allOfStatus(roots.map((r) => r.status)),
+            evidence: [],
+            children: roots,
+          };
+    const { unmet, undocumented } = decisiveLeaves(root);
+    const outcome = root.status === 'met' ? 'covered' : root.status === 'not-met' ? 'not-covered' : 'conditional';
+    return [{ ...shared, outcome, root, unmet, undocumented } satisfies Determination];
+  } catch (err) {
+    return [{ ...shared, outcome: 'indeterminate', message: `The coverage criteria could not be evaluated: ${errorMessage(err)}` } satisfies Determination];
+  }
 }

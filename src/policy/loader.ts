@@ -7,13 +7,18 @@ import path from 'node:path';
 import type { Coverage, Questionnaire, QuestionnaireItem } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import type { PatientRecord } from '../fhir/record.js';
-import type { FhirPathFn, FhirPathSpec, LoadedPolicy, ParameterValue, PolicyNode } from './model.js';
+import { canonicalSystem, type PatientRecord } from '../fhir/record.js';
+import { HCPCS } from '../fhir/systems.js';
+import { anchorReferences, anchorRequirements, BUILTIN_ANCHORS, type AnchorSpec } from './anchors.js';
+import { KINDS } from './kinds/index.js';
+import { checkParams } from './kinds/schema.js';
+import type { DataRequirement, RefKind } from './kinds/types.js';
+import type { CrdSemantics, FhirPathFn, FhirPathSpec, LoadedPolicy, ParameterInfo, ParameterValue, PolicyNode, PolicyRole } from './model.js';
 import { buildOrderCatalogue, loadOrderCatalogue, type OrderCatalogue } from './orders.js';
 import { compilePayer, matchPayer, type CompiledPayer, type PayerConfig, type PayerMatch } from './payers.js';
 import { PolicyLoadError, Problems, ptr, readDataFile, validateAgainst } from './schemas.js';
-import type { FactFunction, InfusionOrder, Remedy } from './types.js';
-import { readValueSets, type ValueSetStore } from './valuesets.js';
+import type { FactDefinition, FactFunction, InfusionOrder, Remedy, TriState } from './types.js';
+import { looseCode, readValueSets, type ValueSetStore } from './valuesets.js';
 
 export { PolicyLoadError } from './schemas.js';
 export type { LoadedPolicy, PolicyNode } from './model.js';
@@ -28,7 +33,11 @@ export interface PolicySet {
   valueSets: ValueSetStore;
   /** Published documentation Questionnaires by id (served at /fhir/Questionnaire/{id}). */
   questionnaires: ReadonlyMap<string, Questionnaire>;
-  facts: Readonly<Record<string, FactFunction>>;
+  facts: Readonly<Record<string, FactDefinition>>;
+  /** Shared criteria fragments by id (policies/fragments/). */
+  fragments: ReadonlyMap<string, { id: string; title: string; file: string }>;
+  /** What every loaded criterion reads (merged over the policies), for prefetch templates and fallback queries. */
+  dataRequirements: readonly DataRequirement[];
   /** policies/orders.json when present (also available through loadOrderCatalogue). */
   orderCatalogue?: OrderCatalogue;
   payer(id: string): PayerConfig | undefined;
@@ -39,7 +48,8 @@ export interface PolicySet {
 }
 
 export interface LoadPolicyOptions {
-  facts: Record<string, FactFunction>;
+  /** Bespoke facts by name: a definition (params schema, data requirements), or a bare function (any params). */
+  facts: Readonly<Record<string, FactDefinition | FactFunction>>;
   /** policy id → parameter → value (from POLICY_OVERRIDES_FILE; see readParameterOverrides). */
   parameterOverrides?: ParameterOverrides;
   /** Name shown for the overrides in error messages (the file it came from). */
@@ -47,6 +57,24 @@ export interface LoadPolicyOptions {
 }
 
 const POLICY_FILE = /\.policy\.(json|ya?ml)$/i;
+const FRAGMENT_FILE = /\.fragment\.(json|ya?ml)$/i;
+/** Folders of the policy directory that hold other files than policies. */
+const NOT_POLICY_DIRS = new Set(['valuesets', 'questionnaires', 'schema', 'fragments', 'tests', 'node_modules']);
+
+const PARAM_REF = '^%[A-Za-z][A-Za-z0-9_]*$';
+/** Bare fact functions declare nothing: their top-level "%name" params are still resolved. */
+const LEGACY_FACT_SCHEMA = {
+  type: 'object',
+  additionalProperties: { oneOf: [{ type: 'string', pattern: PARAM_REF, 'x-ref': 'parameter' }, { not: { type: 'string', pattern: PARAM_REF } }] },
+};
+
+function factDefinitions(facts: LoadPolicyOptions['facts']): Record<string, FactDefinition> {
+  const out: Record<string, FactDefinition> = {};
+  for (const [name, f] of Object.entries(facts)) {
+    out[name] = typeof f === 'function' ? { evaluate: f, paramsSchema: LEGACY_FACT_SCHEMA, dataRequirements: () => [] } : f;
+  }
+  return out;
+}
 
 /** Variables fhirpath.js defines itself; everything else must be a policy parameter or %asOf. */
 const BUILTIN_VARIABLES = new Set(['ucum', 'sct', 'loinc', 'resource', 'rootResource', 'context', 'factory']);
@@ -60,13 +88,15 @@ export function loadPolicySet(dir: string, opts: LoadPolicyOptions): PolicySet {
   const payers = readPayers(path.join(dir, 'payers.json'), problems);
   const payerIds = new Set(payers.map((p) => p.config.id));
 
+  const facts = factDefinitions(opts.facts);
+  const fragments = readFragments(path.join(dir, 'fragments'), problems);
   const policies: LoadedPolicy[] = [];
-  const policyFiles = listFiles(dir, POLICY_FILE);
+  const policyFiles = listFilesDeep(dir, POLICY_FILE);
   const policyOrigin = new Map<string, string>();
   for (const file of policyFiles) {
     const data = readDataFile(file, problems);
     if (data === undefined || !validateAgainst('policy', data, file, problems)) continue;
-    const policy = compilePolicy(data as RawPolicy, file, { problems, valueSets, questionnaires, payerIds, facts: opts.facts });
+    const policy = compilePolicy(data as RawPolicy, file, { problems, valueSets, questionnaires, payerIds, facts, fragments });
     if (!policy) continue;
     const first = policyOrigin.get(policy.id);
     if (first) {
@@ -78,6 +108,7 @@ export function loadPolicySet(dir: string, opts: LoadPolicyOptions): PolicySet {
   }
 
   applyOverrides(policies, opts.parameterOverrides, opts.overridesSource ?? 'POLICY_OVERRIDES_FILE', problems);
+  for (const p of policies) finalizeParams(p);
 
   let orderCatalogue: OrderCatalogue | undefined;
   if (existsSync(path.join(dir, 'orders.json'))) {
@@ -91,19 +122,52 @@ export function loadPolicySet(dir: string, opts: LoadPolicyOptions): PolicySet {
   problems.throwIfAny();
 
   const byId = new Map(payers.map((p) => [p.config.id, p] as const));
+  const index = policyIndex(policies, valueSets);
   return {
     dir,
     policies,
     payers: payers.map((p) => p.config),
     valueSets,
     questionnaires,
-    facts: opts.facts,
+    facts,
+    fragments: new Map([...fragments.values()].map((f) => [f.id, { id: f.id, title: f.title, file: f.file }])),
+    dataRequirements: mergeRequirements(policies.flatMap((p) => p.dataRequirements)),
     ...(orderCatalogue ? { orderCatalogue } : {}),
     payer: (id) => byId.get(id)?.config,
     matchPayer: (coverage, record) => matchPayer(coverage, record, payers),
     policiesFor: (order, payerId) => {
       const ids = payerLineage(payerId, byId);
-      return policies.filter((p) => p.payers.some((x) => ids.has(x)) && orderInScope(p, order, valueSets));
+      return index.candidates(order).filter((p) => p.payers.some((x) => ids.has(x)) && orderInScope(p, order, valueSets));
+    },
+  };
+}
+
+/**
+ * Policies indexed by the codes of their scope value sets, so choosing the policies of an order looks at the order's
+ * own codes (and its companions'), not at every policy. Value sets with code prefixes cannot be enumerated: policies
+ * using them are always candidates (then checked exactly by orderInScope).
+ */
+function policyIndex(policies: LoadedPolicy[], valueSets: ValueSetStore): { candidates(order: InfusionOrder): LoadedPolicy[] } {
+  const byCode = new Map<string, Set<LoadedPolicy>>();
+  const always = new Set<LoadedPolicy>();
+  for (const p of policies) {
+    for (const vs of [...p.appliesTo.orderValueSets, ...p.appliesTo.companionValueSets]) {
+      if (valueSets.hasPrefixes(vs)) always.add(p);
+      for (const c of valueSets.codings(vs)) {
+        const key = `${canonicalSystem(c.system)}|${looseCode(c.code)}`;
+        let set = byCode.get(key);
+        if (!set) byCode.set(key, (set = new Set()));
+        set.add(p);
+      }
+    }
+  }
+  return {
+    candidates(order) {
+      const found = new Set<LoadedPolicy>(always);
+      const codings = [...order.codings, ...(order.hcpcs ? [{ system: HCPCS, code: order.hcpcs }] : []), ...order.companions.flatMap((c) => [...c.codings, ...(c.hcpcs ? [{ system: HCPCS, code: c.hcpcs }] : [])])];
+      for (const c of codings) for (const p of byCode.get(`${canonicalSystem(c.system)}|${looseCode(c.code ?? '')}`) ?? []) found.add(p);
+      // Keep file order (deterministic composition).
+      return policies.filter((p) => found.has(p));
     },
   };
 }
@@ -145,6 +209,42 @@ function listFiles(dir: string, pattern: RegExp): string[] {
   } catch {
     return [];
   }
+}
+
+/** Policy files anywhere under the directory (one folder per payer), except the data folders. */
+function listFilesDeep(dir: string, pattern: RegExp): string[] {
+  const out: string[] = [];
+  const walk = (d: string, depth: number): void => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.isDirectory()) {
+        if (depth < 4 && !(depth === 0 && NOT_POLICY_DIRS.has(e.name)) && !e.name.startsWith('.')) walk(path.join(d, e.name), depth + 1);
+      } else if (pattern.test(e.name)) out.push(path.join(d, e.name));
+    }
+  };
+  walk(dir, 0);
+  return out;
+}
+
+function readFragments(dir: string, problems: Problems): Map<string, RawFragment> {
+  const out = new Map<string, RawFragment>();
+  for (const file of listFiles(dir, FRAGMENT_FILE)) {
+    const data = readDataFile(file, problems);
+    if (data === undefined || !validateAgainst('fragment', data, file, problems)) continue;
+    const f = { ...(data as Omit<RawFragment, 'file'>), file };
+    const first = out.get(f.id);
+    if (first) {
+      problems.add(file, '/id', `duplicate fragment id "${f.id}" (also in ${path.basename(first.file)})`);
+      continue;
+    }
+    out.set(f.id, f);
+  }
+  return out;
 }
 
 function readQuestionnaires(dir: string, problems: Problems): Map<string, Questionnaire> {
@@ -233,26 +333,46 @@ interface RawNode {
   label?: string;
   citation?: string;
   remedies?: Remedy[];
+  onlyIf?: string;
+  absent?: TriState;
   allOf?: RawNode[];
   anyOf?: RawNode[];
   firstDocumented?: RawNode[];
   not?: RawNode;
   fact?: string;
+  kind?: string;
+  include?: string;
   params?: Record<string, unknown>;
   fhirpath?: FhirPathSpec;
 }
+
+type RawParameter = ParameterValue | { value: ParameterValue; unit?: string; citation?: string; note?: string; enum?: ParameterValue[] };
 
 interface RawPolicy {
   id: string;
   title: string;
   version: string;
+  role?: PolicyRole;
   payers: string[];
   citationShort: string;
   links?: { label: string; url: string }[];
   questionnaire?: string;
   appliesTo: { orderValueSets?: string[]; companionValueSets?: string[] };
-  parameters?: Record<string, ParameterValue>;
+  crd?: CrdSemantics;
+  parameters?: Record<string, RawParameter>;
+  anchors?: Record<string, AnchorSpec>;
+  definitions?: Record<string, RawNode>;
   criteria: RawNode;
+}
+
+export interface RawFragment {
+  id: string;
+  title: string;
+  parameters?: Record<string, RawParameter>;
+  anchors?: Record<string, AnchorSpec>;
+  definitions?: Record<string, RawNode>;
+  criteria: RawNode;
+  file: string;
 }
 
 interface CompileEnv {
@@ -260,7 +380,36 @@ interface CompileEnv {
   valueSets: ValueSetStore;
   questionnaires: Map<string, Questionnaire>;
   payerIds: Set<string>;
-  facts: Record<string, FactFunction>;
+  facts: Record<string, FactDefinition>;
+  fragments: Map<string, RawFragment>;
+}
+
+function splitParameter(raw: RawParameter, source: ParameterInfo['source']): ParameterInfo {
+  if (raw !== null && typeof raw === 'object') {
+    return { value: raw.value, source, ...(raw.unit ? { unit: raw.unit } : {}), ...(raw.citation ? { citation: raw.citation } : {}), ...(raw.note ? { note: raw.note } : {}) };
+  }
+  return { value: raw, source };
+}
+
+/** Fragments included (transitively) by a criteria tree, in first-seen order; cycles are reported. */
+function collectFragments(node: RawNode, env: CompileEnv, file: string, at: string, stack: string[], out: RawFragment[]): void {
+  if (node.include !== undefined) {
+    const f = env.fragments.get(node.include);
+    if (!f) {
+      env.problems.add(file, `${at}/include`, `unknown fragment "${node.include}" (not in fragments/)`);
+      return;
+    }
+    if (stack.includes(f.id)) {
+      env.problems.add(file, `${at}/include`, `fragment "${f.id}" includes itself (${[...stack, f.id].join(' → ')})`);
+      return;
+    }
+    if (!out.includes(f)) out.push(f);
+    collectFragments(f.criteria, env, f.file, '/criteria', [...stack, f.id], out);
+    for (const [name, d] of Object.entries(f.definitions ?? {})) collectFragments(d, env, f.file, ptr('definitions', name), [...stack, f.id], out);
+    return;
+  }
+  for (const k of ['allOf', 'anyOf', 'firstDocumented'] as const) node[k]?.forEach((c, i) => collectFragments(c, env, file, `${at}/${k}/${i}`, stack, out));
+  if (node.not) collectFragments(node.not, env, file, `${at}/not`, stack, out);
 }
 
 function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPolicy | undefined {
@@ -280,24 +429,128 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
     if (!q) problems.add(file, '/questionnaire', `unknown questionnaire "${raw.questionnaire}" (not in questionnaires/)`);
     else linkIds = questionnaireLinkIds(q);
   }
-  const parameters = { ...(raw.parameters ?? {}) };
-  const variables = new Set([...Object.keys(parameters), 'asOf']);
-  const ids = new Map<string, string>();
-  const criteria = compileNode(raw.criteria, '/criteria', { ...env, file, ids, variables, linkIds, questionnaire: raw.questionnaire });
+
+  // Fragments contribute parameters, anchors and definitions; the policy's own win.
+  const fragments: RawFragment[] = [];
+  collectFragments(raw.criteria, env, file, '/criteria', [], fragments);
+  for (const [name, d] of Object.entries(raw.definitions ?? {})) collectFragments(d, env, file, ptr('definitions', name), [], fragments);
+  const parameterInfo: Record<string, ParameterInfo> = {};
+  const anchors: Record<string, AnchorSpec> = {};
+  const anchorOrigin: Record<string, { file: string; at: string }> = {};
+  const rawDefinitions: Record<string, { node: RawNode; file: string; at: string }> = {};
+  for (const f of fragments) {
+    for (const [k, v] of Object.entries(f.parameters ?? {})) parameterInfo[k] = splitParameter(v, 'fragment');
+    for (const [k, v] of Object.entries(f.anchors ?? {})) {
+      anchors[k] = v;
+      anchorOrigin[k] = { file: f.file, at: ptr('anchors', k) };
+    }
+    for (const [k, v] of Object.entries(f.definitions ?? {})) rawDefinitions[k] = { node: v, file: f.file, at: ptr('definitions', k) };
+  }
+  for (const [k, v] of Object.entries(raw.parameters ?? {})) parameterInfo[k] = splitParameter(v, 'policy');
+  for (const [k, v] of Object.entries(raw.anchors ?? {})) {
+    anchors[k] = v;
+    anchorOrigin[k] = { file, at: ptr('anchors', k) };
+  }
+  for (const [k, v] of Object.entries(raw.definitions ?? {})) rawDefinitions[k] = { node: v, file, at: ptr('definitions', k) };
+  const parameters: Record<string, ParameterValue> = Object.fromEntries(Object.entries(parameterInfo).map(([k, v]) => [k, v.value]));
+
+  const names: PolicyNames = {
+    anchors: new Set([...Object.keys(BUILTIN_ANCHORS), ...Object.keys(anchors)]),
+    definitions: new Set(Object.keys(rawDefinitions)),
+    parameters,
+  };
+  const variables = new Set([...Object.keys(parameters), 'asOf', 'anchor']);
+  const requirements: DataRequirement[] = [];
+  const nodeEnv: NodeEnv = { ...env, file, ids: new Map(), variables, linkIds, questionnaire: raw.questionnaire, names, requirements, policyId: raw.id };
+
+  // Anchors: every name they use must resolve; cycles stop the start.
+  for (const [name, spec] of Object.entries(anchors)) {
+    const origin = anchorOrigin[name]!;
+    for (const ref of anchorReferences(spec)) resolveRef(ref.kind, ref.value, origin.file, `${origin.at}${ref.pointer}`, nodeEnv, undefined);
+    for (const req of anchorRequirements(spec)) requirements.push({ ...req, purpose: [`${raw.id}@${name} (anchor)`] });
+  }
+  const cycle = anchorCycle(anchors);
+  if (cycle) problems.add(anchorOrigin[cycle[0]!]!.file, anchorOrigin[cycle[0]!]!.at, `anchors refer to each other in a cycle: ${cycle.join(' → ')}`);
+
+  const definitions: Record<string, PolicyNode> = {};
+  for (const [name, d] of Object.entries(rawDefinitions)) {
+    const node = compileNode(d.node, d.at, { ...nodeEnv, file: d.file });
+    if (node) definitions[name] = node;
+  }
+  const criteria = compileNode(raw.criteria, '/criteria', nodeEnv);
   if (problems.list.length > before || !criteria) return undefined;
   return {
     id: raw.id,
     title: raw.title,
     version: raw.version,
+    role: raw.role ?? 'coverage',
     payers: raw.payers,
     citationShort: raw.citationShort,
     links: raw.links ?? [],
     ...(raw.questionnaire !== undefined ? { questionnaire: raw.questionnaire } : {}),
     appliesTo: { orderValueSets: raw.appliesTo.orderValueSets ?? [], companionValueSets: raw.appliesTo.companionValueSets ?? [] },
+    crd: raw.crd ?? {},
     parameters,
+    parameterInfo,
+    anchors,
+    definitions,
+    fragments: fragments.map((f) => f.id),
+    dataRequirements: mergeRequirements(requirements),
     criteria,
     file,
   };
+}
+
+function anchorCycle(anchors: Record<string, AnchorSpec>): string[] | undefined {
+  const refs = (name: string) => anchorReferences(anchors[name]!).filter((r) => r.kind === 'anchor').map((r) => r.value);
+  const visit = (name: string, path: string[]): string[] | undefined => {
+    if (path.includes(name)) return [...path.slice(path.indexOf(name)), name];
+    if (!anchors[name]) return undefined;
+    for (const next of refs(name)) {
+      const c = visit(next, [...path, name]);
+      if (c) return c;
+    }
+    return undefined;
+  };
+  for (const name of Object.keys(anchors)) {
+    const c = visit(name, []);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+/** One requirement per type + code parameter + includes, value sets and purposes united. */
+export function mergeRequirements(list: DataRequirement[]): DataRequirement[] {
+  const byKey = new Map<string, DataRequirement>();
+  const all = new Map<string, DataRequirement>();
+  for (const r of list) {
+    const key = `${r.type}|${r.codeParam ?? ''}|${r.valueSets ? 'coded' : 'all'}`;
+    const hit = byKey.get(key);
+    if (!hit) {
+      byKey.set(key, { type: r.type, ...(r.valueSets ? { valueSets: [...r.valueSets] } : {}), ...(r.codeParam ? { codeParam: r.codeParam } : {}), ...(r.include ? { include: [...r.include] } : {}), purpose: [...r.purpose] });
+      continue;
+    }
+    for (const v of r.valueSets ?? []) if (!hit.valueSets!.includes(v)) hit.valueSets!.push(v);
+    for (const v of r.include ?? []) if (!(hit.include ??= []).includes(v)) hit.include.push(v);
+    for (const v of r.purpose) if (!hit.purpose.includes(v)) hit.purpose.push(v);
+  }
+  // A type read unrestricted makes the coded search of the same type redundant.
+  for (const r of byKey.values()) {
+    const whole = [...byKey.values()].find((x) => x !== r && x.type === r.type && !x.valueSets && r.valueSets);
+    if (whole) {
+      for (const v of r.purpose) if (!whole.purpose.includes(v)) whole.purpose.push(v);
+      for (const v of r.include ?? []) if (!(whole.include ??= []).includes(v)) whole.include.push(v);
+      continue;
+    }
+    all.set(`${r.type}|${r.codeParam ?? ''}|${r.valueSets ? 'coded' : 'all'}`, r);
+  }
+  return [...all.values()].sort((a, b) => a.type.localeCompare(b.type) || (a.codeParam ?? '').localeCompare(b.codeParam ?? ''));
+}
+
+interface PolicyNames {
+  anchors: Set<string>;
+  definitions: Set<string>;
+  parameters: Record<string, ParameterValue>;
 }
 
 interface NodeEnv extends CompileEnv {
@@ -306,13 +559,64 @@ interface NodeEnv extends CompileEnv {
   variables: Set<string>;
   linkIds: Set<string> | undefined;
   questionnaire: string | undefined;
+  names: PolicyNames;
+  requirements: DataRequirement[];
+  policyId: string;
+}
+
+/** Resolve one referenced name; returns a compiled FHIRPath function for `fhirpath` refs. */
+function resolveRef(kind: RefKind, value: string, file: string, at: string, env: NodeEnv, questionnaire: string | undefined): FhirPathFn | undefined {
+  const { problems } = env;
+  switch (kind) {
+    case 'valueSet':
+      if (!env.valueSets.has(value)) problems.add(file, at, `unknown value set "${value}"`);
+      return undefined;
+    case 'anchor':
+      if (!env.names.anchors.has(value)) problems.add(file, at, `unknown anchor "${value}" (known: ${[...env.names.anchors].join(', ')})`);
+      return undefined;
+    case 'definition':
+      if (!env.names.definitions.has(value)) problems.add(file, at, `unknown definition "${value}" (known: ${[...env.names.definitions].join(', ') || 'none'})`);
+      return undefined;
+    case 'questionnaire':
+      if (!env.questionnaires.has(value)) problems.add(file, at, `unknown questionnaire "${value}" (not in questionnaires/)`);
+      return undefined;
+    case 'linkId': {
+      const qid = questionnaire ?? env.questionnaire;
+      if (!qid) {
+        problems.add(file, at, 'a linkId in a policy without a "questionnaire"');
+        return undefined;
+      }
+      const q = env.questionnaires.get(qid);
+      if (q && !questionnaireLinkIds(q).has(value)) problems.add(file, at, `unknown linkId "${value}" in questionnaire "${qid}"`);
+      return undefined;
+    }
+    case 'fhirpath':
+      return compileExpression(value, at, { ...env, file });
+    default: {
+      // parameter / parameter:<type>
+      const name = value.slice(1);
+      if (!Object.prototype.hasOwnProperty.call(env.names.parameters, name)) {
+        problems.add(file, at, `unknown policy parameter "${name}"`);
+        return undefined;
+      }
+      const want = kind.split(':')[1];
+      const got = typeof env.names.parameters[name];
+      if (want && got !== want) problems.add(file, at, `policy parameter "${name}" is a ${got}; a ${want} is expected here`);
+      return undefined;
+    }
+  }
 }
 
 function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undefined {
   const { problems, file } = env;
+  if (raw.include !== undefined) {
+    const f = env.fragments.get(raw.include);
+    if (!f) return undefined; // reported by collectFragments
+    return compileNode(f.criteria, '/criteria', { ...env, file: f.file });
+  }
   const first = env.ids.get(raw.id);
-  if (first) problems.add(file, `${at}/id`, `duplicate criterion id "${raw.id}" (also at ${first})`);
-  else env.ids.set(raw.id, at);
+  if (first) problems.add(file, `${at}/id`, `duplicate criterion id "${raw.id}" (also at ${first.startsWith(`${file}#`) ? first.slice(file.length + 1) : path.basename(first)})`);
+  else env.ids.set(raw.id, `${file}#${at}`);
   (raw.remedies ?? []).forEach((r, i) => {
     if (r.type !== 'questionnaire') return;
     if (!env.questionnaire) problems.add(file, `${at}/remedies/${i}`, 'questionnaire remedy in a policy without a "questionnaire"');
@@ -320,6 +624,7 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
       problems.add(file, `${at}/remedies/${i}/linkId`, `unknown linkId "${r.linkId}" in questionnaire "${env.questionnaire}"`);
     }
   });
+  if (raw.onlyIf !== undefined) resolveRef('definition', raw.onlyIf, file, `${at}/onlyIf`, env, undefined);
   const base = {
     id: raw.id,
     text: raw.text,
@@ -327,6 +632,7 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     ...(raw.label !== undefined ? { label: raw.label } : {}),
     ...(raw.citation !== undefined ? { citation: raw.citation } : {}),
     ...(raw.remedies !== undefined ? { remedies: raw.remedies } : {}),
+    ...(raw.onlyIf !== undefined ? { onlyIf: raw.onlyIf } : {}),
   };
   for (const kind of ['allOf', 'anyOf', 'firstDocumented'] as const) {
     const list = raw[kind];
@@ -339,13 +645,36 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     return child ? { ...base, kind: 'not', child } : undefined;
   }
   const citation = raw.citation ?? '';
-  if (raw.fact !== undefined) {
-    if (!Object.prototype.hasOwnProperty.call(env.facts, raw.fact) || typeof env.facts[raw.fact] !== 'function') {
-      problems.add(file, `${at}/fact`, `unknown fact "${raw.fact}"`);
+  if (raw.kind !== undefined || raw.fact !== undefined) {
+    const isKind = raw.kind !== undefined;
+    const def = isKind ? KINDS[raw.kind!] : Object.prototype.hasOwnProperty.call(env.facts, raw.fact!) ? env.facts[raw.fact!] : undefined;
+    if (!def) {
+      problems.add(file, `${at}/${isKind ? 'kind' : 'fact'}`, isKind ? `unknown kind "${raw.kind}" (known: ${Object.keys(KINDS).join(', ')})` : `unknown fact "${raw.fact}"`);
       return undefined;
     }
-    checkParamReferences(raw.params ?? {}, `${at}/params`, env);
-    return { ...base, citation, kind: 'fact', fact: raw.fact, params: raw.params ?? {} };
+    const rawParams = raw.params ?? {};
+    const check = checkParams(def.paramsSchema, rawParams);
+    for (const e of check.errors) problems.add(file, `${at}/params${e.pointer}`, e.message);
+    if (!check.ok) return undefined;
+    const questionnaire = typeof rawParams.questionnaire === 'string' ? rawParams.questionnaire : undefined;
+    const filters = new Map<string, FhirPathFn>();
+    const paramRefs: { pointer: string; name: string }[] = [];
+    let ok = true;
+    for (const ref of check.refs) {
+      const before = problems.list.length;
+      const fn = resolveRef(ref.kind, ref.value, file, `${at}/params${ref.pointer}`, env, questionnaire);
+      if (problems.list.length > before) ok = false;
+      if (fn) filters.set(ref.pointer, fn);
+      if (ref.kind.startsWith('parameter')) paramRefs.push({ pointer: ref.pointer, name: ref.value.slice(1) });
+    }
+    if (!ok) return undefined;
+    const name = isKind ? raw.kind! : raw.fact!;
+    const purpose = `${env.policyId}#${raw.id} (${isKind ? name : `fact ${name}`})`;
+    const resolved = substitute(rawParams, paramRefs, env.names.parameters);
+    for (const req of def.dataRequirements(resolved as never, purpose)) env.requirements.push({ ...req, purpose: [purpose] });
+    if (isKind && raw.kind === 'attestation') env.requirements.push({ type: 'QuestionnaireResponse', purpose: [purpose] });
+    const leaf = { ...base, citation, rawParams, params: resolved, paramRefs, ...(raw.absent ? { absent: raw.absent } : {}) };
+    return isKind ? { ...leaf, kind: 'kind', kindName: raw.kind!, filters } : { ...leaf, kind: 'fact', fact: raw.fact! };
   }
   if (raw.fhirpath) {
     const spec = raw.fhirpath;
@@ -366,19 +695,36 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
       if (fn) compiled[key] = fn;
       else ok = false;
     }
+    const purpose = `${env.policyId}#${raw.id} (fhirpath)`;
+    env.requirements.push({ type: spec.resourceType, ...(spec.valueSet ? { valueSets: [spec.valueSet] } : {}), purpose: [purpose] });
     return ok ? { ...base, citation, kind: 'fhirpath', fhirpath: spec, compiled } : undefined;
   }
-  problems.add(file, at, 'a criterion needs allOf, anyOf, not, firstDocumented, fact or fhirpath');
+  problems.add(file, at, 'a criterion needs allOf, anyOf, not, firstDocumented, kind, fact, fhirpath or include');
   return undefined;
 }
 
-/** Fact params may name a policy parameter as "%name"; a typo there would only surface at evaluation time. */
-function checkParamReferences(params: Record<string, unknown>, at: string, env: NodeEnv): void {
-  for (const [k, v] of Object.entries(params)) {
-    if (typeof v === 'string' && /^%[A-Za-z][A-Za-z0-9_]*$/.test(v) && !env.variables.has(v.slice(1))) {
-      env.problems.add(env.file, `${at}/${k}`, `unknown policy parameter "${v.slice(1)}"`);
-    }
+/** A copy of params with every "%name" at the given pointers replaced by the parameter's value. */
+export function substitute(params: Readonly<Record<string, unknown>>, refs: { pointer: string; name: string }[], values: Readonly<Record<string, ParameterValue>>): Readonly<Record<string, unknown>> {
+  if (refs.length === 0) return params;
+  const copy = structuredClone(params) as Record<string, unknown>;
+  for (const { pointer, name } of refs) {
+    const segs = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let at: any = copy;
+    for (const s of segs.slice(0, -1)) at = at?.[s];
+    if (at && typeof at === 'object') at[segs[segs.length - 1]!] = values[name];
   }
+  return copy;
+}
+
+/** After deployment overrides: substitute the effective parameter values into every leaf's params. */
+function finalizeParams(policy: LoadedPolicy): void {
+  const walk = (n: PolicyNode): void => {
+    if (n.kind === 'kind' || n.kind === 'fact') (n as { params: unknown }).params = substitute(n.rawParams, n.paramRefs, policy.parameters);
+    else if (n.kind === 'not') walk(n.child);
+    else if (n.kind === 'allOf' || n.kind === 'anyOf' || n.kind === 'firstDocumented') n.children.forEach(walk);
+  };
+  walk(policy.criteria);
+  Object.values(policy.definitions).forEach(walk);
 }
 
 function isResourceType(type: string): boolean {
@@ -467,6 +813,7 @@ function applyOverrides(policies: LoadedPolicy[], overrides: ParameterOverrides 
         continue;
       }
       merged[name] = value;
+      policy.parameterInfo = { ...policy.parameterInfo, [name]: { ...policy.parameterInfo[name]!, value, source: 'override' } };
     }
     policy.parameters = merged;
   }

@@ -21,6 +21,8 @@ export interface PayerConfig {
   source?: string;
   match: PayerMatchers;
   exclude?: PayerMatchers;
+  /** CRD semantics per policy id ('*' = every policy of this payer), overriding the policy's own `crd`. */
+  crd?: Record<string, import('./model.js').CrdSemantics>;
 }
 
 /** Matchers with their regular expressions compiled once at load time. */

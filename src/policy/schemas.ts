@@ -7,7 +7,7 @@ import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument } from 'yaml';
 import { projectRoot } from '../config.js';
 
-export type SchemaName = 'policy' | 'valueset' | 'payers' | 'orders' | 'questionnaire' | 'overrides';
+export type SchemaName = 'policy' | 'valueset' | 'payers' | 'orders' | 'questionnaire' | 'overrides' | 'fragment';
 
 export interface LoadProblem {
   file: string;
@@ -83,6 +83,8 @@ function getAjv(): Ajv2020 {
 
 export function validatorFor(name: SchemaName): ValidateFunction {
   let v = validators.get(name);
+  // The fragment schema refers into the policy schema by its $id.
+  if (!v && (name === 'fragment' || name === 'payers')) validatorFor('policy');
   if (!v) {
     const file = path.join(schemaDir(), `${name}.schema.json`);
     const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;

@@ -41,6 +41,8 @@ export interface CriterionResult {
   remedies?: Remedy[];
   /** See LeafOutcome.retest. */
   retest?: boolean;
+  /** Structured result of a kind leaf (cards/ words it); absent on combinators and legacy facts. */
+  finding?: import('./kinds/types.js').Finding;
 }
 
 /** A draft order the service recognised as in scope (a pump, pump supplies, or a pump drug). */
@@ -84,8 +86,14 @@ export type Outcome = 'covered' | 'not-covered' | 'conditional' | 'no-policy' | 
 
 export interface Determination {
   order: InfusionOrder;
-  /** Absent when no policy applies (unknown payer, unsupported order). */
+  /** Absent when no policy applies (unknown payer, unsupported order). The first coverage policy when several apply. */
   policy?: PolicySummary;
+  /** Every policy evaluated into this determination's root (one determination per order and Coverage). */
+  policies?: PolicySummary[];
+  /** Effective parameters per policy id (overrides included), recorded with the assertion. */
+  parameters?: Record<string, Record<string, number | string | boolean>>;
+  /** CRD semantics of the applying policies, combined (payer × policy), for coverage-information. */
+  crd?: import('./model.js').CrdSemantics;
   /** `Coverage/id` the assertion is about (DeviceRequest.insurance, else the single active matching Coverage). */
   coverageRef?: string;
   outcome: Outcome;
@@ -111,6 +119,10 @@ export interface FactContext {
   parameters: Readonly<Record<string, number | string | boolean>>;
   /** Memo shared by the leaves of one evaluation (so e.g. the C-peptide search runs once). */
   memo: Map<string, unknown>;
+  /** Named dates (policy anchors); always provided by the engine. */
+  anchor?: (name: string) => import('./kinds/types.js').AnchorValue;
+  definition?: (name: string) => { status: TriState; evidence: Evidence[] };
+  questionnaire?: string;
 }
 
 export interface LeafOutcome {
@@ -122,9 +134,17 @@ export interface LeafOutcome {
    * cards then offer the leaf's lab remedies, which they otherwise offer only for what is not documented.
    */
   retest?: boolean;
+  finding?: import('./kinds/types.js').Finding;
 }
 
 export type FactFunction = (ctx: FactContext, params: Readonly<Record<string, unknown>>) => LeafOutcome;
+
+/** A bespoke fact with the same contract as a kind: params schema (x-ref annotated), data requirements. */
+export interface FactDefinition {
+  evaluate: FactFunction;
+  paramsSchema: Record<string, unknown>;
+  dataRequirements(params: Readonly<Record<string, unknown>>): Omit<import('./kinds/types.js').DataRequirement, 'purpose'>[];
+}
 
 export interface ValueSetRegistry {
   /** Codings of a value set (for PatientRecord.byCodes). */

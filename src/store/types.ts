@@ -16,6 +16,10 @@ export interface AssertionRecord {
   pumpCode?: string;
   policyId?: string;
   policyVersion?: string;
+  /** Every policy evaluated into this one assertion (coverage, edits, exclusions), with its version. */
+  policies?: { id: string; version: string }[];
+  /** Effective parameters per policy id (deployment overrides included): which threshold decided. */
+  parameters?: Record<string, Record<string, number | string | boolean>>;
   outcome: string;
   unmetCriteria: string[];
   undocumentedCriteria: string[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addMonths, ageOn, continuedCoverage, daysBetween, gt, initiationDate, lte, pct, recordedDay } from './common.js';
-import { SNOMED, companion, ctxFor, device, deviceUse, order, pumpInsertion } from './fixtures.js';
+import {addMonths, ageOn, daysBetween, gt, lte, pct, recordedDay} from './common.js';
+import { SNOMED, companion, ctxFor, device, deviceUse, order, pumpInsertion } from '../../../test/support/fact-fixtures.js';
 
 describe('decimal-safe comparison', () => {
   it('inclusive ≤ holds across binary noise in both directions', () => {
@@ -42,51 +42,68 @@ describe('calendar arithmetic', () => {
   });
 });
 
-describe('initiationDate (the date criterion C is measured at)', () => {
+// The pump-initiation anchor is data in the CSII policy (anchors + the continued-coverage definition).
+const initiation = (ctx: ReturnType<typeof ctxFor>) => ctx.anchor!('pump-initiation');
+
+describe('pump-initiation anchor (the date criterion C is measured at)', () => {
   const pump = () => device(SNOMED, '69805005');
   const supply = () => order({ role: 'supply', hcpcs: 'A4224' });
 
   it('an initial pump order (no pump on record) is measured as of the order date', () => {
-    const a = initiationDate(ctxFor([]));
-    expect(a).toMatchObject({ kind: 'order', day: '2026-11-24', regimenDay: '2026-11-24', before: 'the order', note: 'as of the order date 2026-11-24' });
+    const a = initiation(ctxFor([]));
+    expect(a).toMatchObject({ isOrderDate: true, day: '2026-11-24', regimenDay: '2026-11-24' });
     expect(a.evidence).toEqual([]);
   });
 
   it('supplies ordered with the pump belong to the initial pump order', () => {
     const o = order({ role: 'supply', hcpcs: 'A4224', companions: [companion('pump', 'E0784')] });
-    expect(initiationDate(ctxFor([], { order: o })).kind).toBe('order');
+    expect(initiation(ctxFor([], { order: o })).isOrderDate).toBe(true);
   });
 
   it('a supply refill is anchored at the earliest documented pump start (use statement or insertion procedure)', () => {
     const dev = pump();
     const proc = pumpInsertion('2025-01-15');
-    const a = initiationDate(ctxFor([dev, deviceUse(dev, '2025-03-01'), proc], { order: supply() }));
-    expect(a).toMatchObject({ kind: 'initiation', day: '2025-01-15', regimenDay: '2025-01-14', before: 'pump initiation 2025-01-15' });
+    const a = initiation(ctxFor([dev, deviceUse(dev, '2025-03-01'), proc], { order: supply() }));
+    expect(a).toMatchObject({ isOrderDate: false, day: '2025-01-15', regimenDay: '2025-01-14', text: 'pump initiation' });
     expect(a.evidence[0]).toMatchObject({ reference: `Procedure/${proc.id}`, date: '2025-01-15' });
     expect(a.evidence[0]!.note).toContain('as of pump initiation 2025-01-15');
   });
 
+  it('a pump start recorded only as DeviceUseStatement.timingPeriod.start is used', () => {
+    const dev = pump();
+    const a = initiation(ctxFor([dev, deviceUse(dev, '2025-03-01')], { order: supply() }));
+    expect(a.day).toBe('2025-03-01');
+    expect(a.evidence[0]!.reference).toMatch(/^DeviceUseStatement\//);
+  });
+
+  it('falls back to the attested pump start date when nothing structured dates it', () => {
+    const qr = { resourceType: 'QuestionnaireResponse', id: 'qr-start', status: 'completed', questionnaire: 'csii-documentation', authored: '2026-11-01', item: [{ linkId: 'pump-start-date', answer: [{ valueDate: '2024-02-01' }] }] };
+    const a = initiation(ctxFor([pump(), qr], { order: supply() }));
+    expect(a).toMatchObject({ day: '2024-02-01', regimenDay: '2024-01-31' });
+    expect(a.evidence[0]).toMatchObject({ reference: 'QuestionnaireResponse/qr-start' });
+  });
+
   it('a pump order for a patient already on a pump (replacement) is anchored at initiation too', () => {
     const dev = pump();
-    expect(initiationDate(ctxFor([dev, deviceUse(dev, '2019-06-01')])).day).toBe('2019-06-01');
+    expect(initiation(ctxFor([dev, deviceUse(dev, '2019-06-01')])).day).toBe('2019-06-01');
     // A pump used in the past and ended is not "already on a pump": a new pump order is an initial order.
     const old = { ...deviceUse(dev, '2015-01-01', 'completed'), timingPeriod: { start: '2015-01-01', end: '2016-01-01' } };
-    expect(initiationDate(ctxFor([{ ...dev, status: 'inactive' }, old])).kind).toBe('order');
+    expect(initiation(ctxFor([{ ...dev, status: 'inactive' }, old])).isOrderDate).toBe(true);
   });
 
-  it('on a pump with no dated start ⇒ missing ("pump start date not documented"), never the order date', () => {
-    const a = initiationDate(ctxFor([pump()], { order: supply() }));
-    expect(a.kind).toBe('initiation');
+  it('on a pump with no dated start ⇒ missing, never the order date', () => {
+    const a = initiation(ctxFor([pump()], { order: supply() }));
+    expect(a.isOrderDate).toBe(false);
     expect(a.day).toBeUndefined();
-    expect(a.missing).toContain('pump start date not documented');
+    expect(a.missing).toContain('pump initiation date not documented');
     // A refill with no pump on record at all: the start is not documented either.
-    expect(initiationDate(ctxFor([], { order: supply() })).missing).toContain('pump start date not documented');
+    expect(initiation(ctxFor([], { order: supply() })).missing).toContain('pump initiation date not documented');
   });
 
-  it('is memoized per evaluation and shared with the continued-coverage test', () => {
+  it('is memoized per evaluation, like the continued-coverage definition', () => {
     const ctx = ctxFor([pump(), pumpInsertion('2025-01-15')], { order: supply() });
-    expect(initiationDate(ctx)).toBe(initiationDate(ctx));
-    expect(continuedCoverage(ctx).applies).toBe(true);
-    expect(continuedCoverage(ctxFor([])).applies).toBe(false);
+    expect(initiation(ctx)).toBe(initiation(ctx));
+    expect(ctx.definition!('continued-coverage').status).toBe('met');
+    expect(ctxFor([]).definition!('continued-coverage').status).toBe('not-met');
   });
 });

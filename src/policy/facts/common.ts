@@ -511,40 +511,6 @@ export function deviceUses(ctx: FactContext, vs: string, procedureVs?: string, i
   return out;
 }
 
-export const PUMP_DEVICE_VALUE_SET = 'insulin-pump-devices';
-export const PUMP_PROCEDURE_VALUE_SET = 'insulin-pump-procedures';
-
-export interface ContinuedCoverage {
-  /** Supplies/insulin ordered without a pump in the same order set, or an insulin pump in use per the record. */
-  applies: boolean;
-  /** Current insulin pump Devices / DeviceUseStatements. */
-  currentPumps: DeviceUse[];
-  /** What makes it continued coverage (absent for an initial pump order). */
-  why?: Evidence;
-}
-
-/**
- * Whether the order is for continued coverage of an insulin pump: supplies or pump insulin without a pump in the same
- * order set (those ordered with a pump belong to that pump order), or a patient already using an insulin pump
- * (a current Device / DeviceUseStatement). An insulin pump order for a patient without one is the initial order.
- */
-export function continuedCoverage(ctx: FactContext, deviceValueSet = PUMP_DEVICE_VALUE_SET): ContinuedCoverage {
-  const key = `facts:continued:${deviceValueSet}`;
-  const hit = ctx.memo.get(key) as ContinuedCoverage | undefined;
-  if (hit) return hit;
-  const o = ctx.order;
-  const currentPumps = deviceUses(ctx, deviceValueSet).filter((u) => u.current && u.kind !== 'Procedure');
-  const refill = o.role !== 'pump' && !o.companions.some((c) => c.role === 'pump');
-  let result: ContinuedCoverage;
-  if (refill) result = { applies: true, currentPumps, why: { reference: o.ref, value: o.label, note: 'pump supplies/insulin: continued coverage' } };
-  else if (currentPumps.length > 0) {
-    const p = currentPumps[0]!;
-    result = { applies: true, currentPumps, why: { reference: p.ref, value: p.label, note: 'patient already on an insulin pump: continued coverage' } };
-  } else result = { applies: false, currentPumps };
-  ctx.memo.set(key, result);
-  return result;
-}
-
 export interface InitiationAnchor {
   /** 'order': an initial pump order, measured as of the order date; 'initiation': continued coverage. */
   kind: 'order' | 'initiation';
@@ -560,56 +526,6 @@ export interface InitiationAnchor {
   evidence: Evidence[];
   /** Set when the initiation date is not documented: the reason the criteria anchored on it are not documented. */
   missing?: string;
-}
-
-/**
- * The date LCD L33794 IV criterion C is measured at: MDI "for at least 6 months prior to initiation of the insulin
- * pump", self-testing "during the 2 months prior to initiation", C1–C5 "while on the multiple injection regimen".
- * For an initial pump order that is the order date. For continued coverage (see continuedCoverage) it is the earliest
- * documented start of an insulin pump: DeviceUseStatement timing / recordedOn or a completed insertion Procedure (an R4
- * Device carries no start date). On a pump with no dated start ⇒ `missing`: measuring a refill against its own date
- * would judge the patient's pump period, not the MDI period that qualified them.
- */
-export function initiationDate(ctx: FactContext, deviceValueSet = PUMP_DEVICE_VALUE_SET, procedureValueSet = PUMP_PROCEDURE_VALUE_SET): InitiationAnchor {
-  const key = `facts:initiation:${deviceValueSet}:${procedureValueSet}`;
-  const hit = ctx.memo.get(key) as InitiationAnchor | undefined;
-  if (hit) return hit;
-  const today = asOfDay(ctx);
-  const cc = continuedCoverage(ctx, deviceValueSet);
-  let result: InitiationAnchor;
-  if (!cc.applies) {
-    result = { kind: 'order', day: today, regimenDay: today, before: 'the order', note: `as of the order date ${today}`, evidence: [] };
-  } else {
-    const dated = deviceUses(ctx, deviceValueSet, procedureValueSet)
-      .filter((u): u is DeviceUse & { startDay: string } => !!u.startDay)
-      .sort((a, b) => a.startDay.localeCompare(b.startDay) || a.ref.localeCompare(b.ref));
-    const first = dated[0];
-    if (first) {
-      const note = `as of pump initiation ${first.startDay}`;
-      result = {
-        kind: 'initiation',
-        day: first.startDay,
-        regimenDay: addDays(first.startDay, -1),
-        before: `pump initiation ${first.startDay}`,
-        note,
-        evidence: [{ reference: first.ref, date: first.startDay, value: `${first.label} (${first.kind})`, note: `${note}: earliest documented insulin pump start (${cc.why?.note ?? 'continued coverage'})` }],
-      };
-    } else {
-      const shown = cc.currentPumps[0];
-      result = {
-        kind: 'initiation',
-        before: 'pump initiation',
-        note: 'as of pump initiation (date not documented)',
-        evidence: [
-          ...(cc.why ? [cc.why] : []),
-          ...(shown && shown.ref !== cc.why?.reference ? [{ reference: shown.ref, value: shown.label, note: 'insulin pump on record, start not dated' }] : []),
-        ],
-        missing: 'pump start date not documented: continued coverage is judged on the criteria before pump initiation, and no DeviceUseStatement or insertion Procedure dates the insulin pump start',
-      };
-    }
-  }
-  ctx.memo.set(key, result);
-  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

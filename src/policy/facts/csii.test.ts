@@ -15,9 +15,10 @@ import {
   patient,
   pumpInsertion,
   withRange,
-} from './fixtures.js';
+  formerFacts,
+} from '../../../test/support/fact-fixtures.js';
 
-const f = csiiFacts;
+const f = { ...csiiFacts, ...formerFacts };
 const DAY = '2026-10-01';
 const at = (time: string) => `${DAY}T${time}:00-05:00`;
 
@@ -303,7 +304,7 @@ describe('hba1cAboveDuringMdi', () => {
     expect(after.status).toBe('not-documented');
     const undated = f.hba1cAboveDuringMdi!(ctxFor([ended, device(SNOMED, '69805005'), obs('4548-4', 8.6, '%', '2024-10-08')], { order: refill }), { valueSet: 'hba1c' });
     expect(undated.status).toBe('not-documented');
-    expect(undated.reason).toContain('pump start date not documented');
+    expect(undated.reason).toContain('pump initiation date not documented');
   });
 
   it('without an MDI history it looks at the 6 months before the order', () => {
@@ -334,7 +335,7 @@ describe('insulinPumpCode / notImplantableInsulinPump', () => {
     const o = order({ hcpcs: 'E0783', pumpKind: 'implantable', companions: [companion('drug', 'J1817')] });
     const r = f.notImplantableInsulinPump!(ctxFor([], { order: o }), {});
     expect(r.status).toBe('not-met');
-    expect(r.reason).toContain('C.2.b');
+    expect(r.finding).toMatchObject({ code: 'forbidden', values: { pumpKind: 'implantable' } });
     const code = f.insulinPumpCode!(ctxFor([], { order: o }), {});
     expect(code.status).toBe('met');
     expect(code.evidence[0]!.note).toContain('implantable');

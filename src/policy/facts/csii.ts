@@ -1,7 +1,7 @@
 // Fact functions of the Medicare CSII (insulin pump, E0784) policy: NCD 280.14 B.1.e, LCD L33794 indication IV, A52507.
 // Each returns met / not-met / not-documented with the evidence a reviewer needs (resource, date, value as recorded,
 // threshold applied, computation). Thresholds come from the policy's parameters (policies/medicare-csii.policy.json).
-import type { Evidence, FactContext, FactFunction, InfusionOrder, LeafOutcome, TriState } from '../types.js';
+import type { Evidence, FactContext, FactDefinition, FactFunction, LeafOutcome, TriState } from '../types.js';
 import {
   C_PEPTIDE_MOLECULAR_WEIGHT as MW_C_PEPTIDE,
   CREATININE_MOLECULAR_WEIGHT as MW_CREATININE,
@@ -9,13 +9,9 @@ import {
   convertQuantity,
   hba1cToPercent,
 } from '../units.js';
-import { selectInValueSet } from '../valuesets.js';
 import {
-  HCPCS,
   type AnyResource,
   type CodeableConcept,
-  type Coding,
-  type Condition,
   type DatedObservation,
   type Observation,
   type Quantity,
@@ -27,23 +23,16 @@ import {
   boolParam,
   capEvidence,
   codedIn,
-  codingsIn,
-  continuedCoverage,
   daysBetween,
-  deviceUses,
   firstCodeText,
   fmt,
   gt,
   gte,
   type InitiationAnchor,
-  initiationDate,
-  isActiveCondition,
   lte,
   notDocumented,
   numParam,
   observationsIn,
-  observationStampsIn,
-  orderCoverage,
   outcome,
   pct,
   quantityText,
@@ -52,7 +41,6 @@ import {
   strParam,
   ucumOf,
 } from './common.js';
-import { documentationFacts } from './documentation.js';
 
 type Params = Readonly<Record<string, unknown>>;
 type Conversion = { ok: true; value: number; unit: string } | { ok: false; reason: string };
@@ -69,161 +57,6 @@ function convert(q: Quantity, target: string, molecularWeight?: number): Convers
   if (from !== undefined && from === target) return { ok: true, value: q.value, unit: target };
   return convertQuantity(q, target, molecularWeight === undefined ? {} : { molecularWeight });
 }
-
-// =====================================================================================================================
-// Diagnosis
-
-/** An active diabetes Condition (A52507 Group 1: E08–E13), or a diabetes code on the order's reason. */
-export const diabetesDiagnosis: FactFunction = (ctx, params) => {
-  const valueSet = vsParam(params, 'valueSet', 'diabetes-dx');
-  const all = selectInValueSet<Condition & { resourceType: 'Condition' }>(ctx.record, 'Condition', ctx.valueSets, valueSet) as Condition[];
-  const active = all.filter(isActiveCondition);
-  const ev = (c: Condition): Evidence => {
-    const date = c.onsetDateTime ?? c.recordedDate;
-    const code = c.code?.coding?.find((x) => ctx.valueSets.contains(valueSet, x));
-    return { reference: refOf(c), ...(date ? { date } : {}), value: `${code?.code ?? ''} ${firstCodeText(c.code) ?? ''}`.trim() };
-  };
-  if (active.length > 0) return outcome('met', capEvidence(active.map(ev), 3));
-  const order = ctx.order.resource as { reasonCode?: CodeableConcept[]; reasonReference?: Reference[] };
-  for (const rc of order.reasonCode ?? []) {
-    if (codedIn(ctx, valueSet, rc)) {
-      return outcome('met', [{ reference: ctx.order.ref, value: firstCodeText(rc) ?? 'reason code', note: 'diagnosis given as the order reason' }]);
-    }
-  }
-  for (const rr of order.reasonReference ?? []) {
-    const c = ctx.record.resolve<Condition & { resourceType: 'Condition' }>(rr) as Condition | undefined;
-    if (c?.resourceType === 'Condition' && isActiveCondition(c) && codedIn(ctx, valueSet, c.code)) {
-      return outcome('met', [{ ...ev(c), note: 'referenced as the order reason' }]);
-    }
-  }
-  const inactive = all.filter((c) => !isActiveCondition(c));
-  return notDocumented(
-    ctx,
-    inactive.length ? 'diabetes is on record only as inactive/resolved or refuted' : 'no diabetes diagnosis (ICD-10 E08–E13) on record',
-    capEvidence(inactive.map(ev), 3),
-    ['Condition'],
-  );
-};
-
-// =====================================================================================================================
-// Pump code, implantable pumps, supply pairing
-
-interface PumpLike { ref: string; hcpcs?: string; codings: Coding[]; implantable: boolean; label: string }
-
-/**
- * The pump(s) a pump-code / implantable-pump leaf judges. A pump order is judged on its own pump only: another pump in
- * the same request gets its own determination, and must not make this one "not covered" (nor suggest removing it).
- * A supply or drug order is judged on the pump(s) ordered with it, since it is covered only with a covered pump.
- */
-function pumpsOfOrderSet(ctx: FactContext, implantableVs: string): PumpLike[] {
-  const o = ctx.order;
-  if (o.role === 'pump') {
-    return [{
-      ref: o.ref,
-      ...(o.hcpcs ? { hcpcs: o.hcpcs } : {}),
-      codings: o.codings,
-      implantable: o.pumpKind === 'implantable' || codingsIn(ctx, implantableVs, o.codings),
-      label: o.label,
-    }];
-  }
-  const out: PumpLike[] = [];
-  for (const c of o.companions) {
-    if (c.role !== 'pump') continue;
-    out.push({
-      ref: c.ref,
-      ...(c.hcpcs ? { hcpcs: c.hcpcs } : {}),
-      codings: c.codings,
-      implantable: codingsIn(ctx, implantableVs, c.codings) || (!!c.hcpcs && codingsIn(ctx, implantableVs, [{ system: HCPCS, code: c.hcpcs }])),
-      label: c.hcpcs ?? c.codings[0]?.code ?? c.ref,
-    });
-  }
-  return out;
-}
-
-function hasCode(ctx: FactContext, vs: string, item: { hcpcs?: string; codings: readonly Coding[] }): boolean {
-  return codingsIn(ctx, vs, item.codings) || (!!item.hcpcs && ctx.valueSets.contains(vs, { system: HCPCS, code: item.hcpcs }));
-}
-
-/**
- * The insulin pump is ordered as E0784 (LCD L33794 IV: "Claims for usage of infusion pumps other than E0784 will be
- * denied"). Judges the order itself when it is a pump (only it), else the pump(s) ordered with it. Implantable pumps are left to
- * notImplantableInsulinPump (met here, with a note), so the card does not offer "change the code to E0784" for them.
- * params: { valueSet (csii-pump-code), implantableValueSet (implantable-pump-codes) }; policy parameter
- * uncodedInsulinPumpOrder ('met' | 'not-documented'): an insulin pump ordered by SNOMED only, with no HCPCS.
- */
-export const insulinPumpCode: FactFunction = (ctx, params) => {
-  const vs = vsParam(params, 'valueSet', 'csii-pump-code');
-  const pumps = pumpsOfOrderSet(ctx, vsParam(params, 'implantableValueSet', 'implantable-pump-codes'));
-  if (pumps.length === 0) return outcome('met', [{ reference: ctx.order.ref, value: ctx.order.label, note: 'no pump in this order set (supply or drug order): nothing to check' }]);
-  const evidence: Evidence[] = [];
-  let status: TriState = 'met';
-  let reason: string | undefined;
-  for (const p of pumps) {
-    if (p.implantable) {
-      evidence.push({ reference: p.ref, value: p.label, note: 'implantable pump: judged by the implantable-pump criterion' });
-    } else if (hasCode(ctx, vs, p)) {
-      evidence.push({ reference: p.ref, value: p.label, threshold: 'HCPCS E0784' });
-    } else if (!p.hcpcs) {
-      const setting = strParam(ctx, params, 'uncodedInsulinPumpOrder', 'met');
-      evidence.push({ reference: p.ref, value: p.label, threshold: 'HCPCS E0784', note: 'ordered without a HCPCS code; bills as E0784' });
-      if (setting === 'not-documented' && status === 'met') {
-        status = 'not-documented';
-        reason = 'the insulin pump order carries no HCPCS code (E0784 required)';
-      }
-    } else {
-      evidence.push({ reference: p.ref, value: `HCPCS ${p.hcpcs}`, threshold: 'HCPCS E0784 (only code covered for an insulin pump)' });
-      status = 'not-met';
-      reason = `insulin pump ordered as ${p.hcpcs}: only E0784 is covered for insulin`;
-    }
-  }
-  return outcome(status, evidence, reason);
-};
-
-/** NCD 280.14 C.2.b: an implanted infusion pump for insulin is not covered. */
-export const notImplantableInsulinPump: FactFunction = (ctx, params) => {
-  const pumps = pumpsOfOrderSet(ctx, vsParam(params, 'valueSet', 'implantable-pump-codes'));
-  const implantable = pumps.filter((p) => p.implantable);
-  if (implantable.length > 0) {
-    return outcome(
-      'not-met',
-      implantable.map((p) => ({ reference: p.ref, value: p.label, threshold: 'external insulin pump (E0784)', note: 'implantable insulin pump: not covered' })),
-      'an implanted infusion pump for insulin is not covered (NCD 280.14 C.2.b)',
-    );
-  }
-  return outcome('met', pumps.length
-    ? pumps.map((p) => ({ reference: p.ref, value: p.label, note: 'external pump' }))
-    : [{ reference: ctx.order.ref, value: ctx.order.label, note: 'no pump in this order set' }]);
-};
-
-/**
- * A52507 supply association: A4224/A4225 only with E0784; A4221/A4222/K0552 never with E0784. Looks at the order and
- * its companions in the same draftOrders. params: { pumpValueSet, insulinSuppliesValueSet, nonInsulinSuppliesValueSet }.
- */
-export const supplyPumpPairing: FactFunction = (ctx, params) => {
-  const pumpVs = vsParam(params, 'pumpValueSet', 'csii-pump-code');
-  const insulinVs = vsParam(params, 'insulinSuppliesValueSet', 'csii-supplies');
-  const otherVs = vsParam(params, 'nonInsulinSuppliesValueSet', 'non-insulin-pump-supplies');
-  const o = ctx.order;
-  const items = [
-    { ref: o.ref, role: o.role, hcpcs: o.hcpcs, codings: o.codings },
-    ...o.companions.map((c) => ({ ref: c.ref, role: c.role, hcpcs: c.hcpcs, codings: c.codings })),
-  ];
-  const pumps = items.filter((i) => i.role === 'pump');
-  const e0784 = pumps.filter((p) => hasCode(ctx, pumpVs, p));
-  const otherPumps = pumps.filter((p) => !hasCode(ctx, pumpVs, p) && p.hcpcs);
-  const bad: Evidence[] = [];
-  for (const s of items.filter((i) => i.role === 'supply')) {
-    const label = s.hcpcs ?? s.codings[0]?.code ?? s.ref;
-    if (hasCode(ctx, insulinVs, s) && otherPumps.length > 0) {
-      bad.push({ reference: s.ref, value: `HCPCS ${label}`, threshold: 'A4224/A4225 only with E0784', note: `ordered with ${otherPumps.map((p) => p.hcpcs).join(', ')}` });
-    }
-    if (hasCode(ctx, otherVs, s) && e0784.length > 0) {
-      bad.push({ reference: s.ref, value: `HCPCS ${label}`, threshold: 'A4221/A4222/K0552 never with E0784', note: 'non-insulin pump supply ordered with an insulin pump' });
-    }
-  }
-  if (bad.length > 0) return outcome('not-met', bad, `supply not associated with the pump ordered: ${bad.map((b) => b.value).join(', ')} (A52507 incorrect coding)`);
-  return outcome('met', [{ reference: o.ref, value: o.label, note: items.length > 1 ? 'supplies match the pump ordered' : 'no pump/supply combination in this order set' }]);
-};
 
 // =====================================================================================================================
 // Fasting C-peptide (NCD 280.14 B.1.e "updated fasting C-peptide testing requirement"; LCD IV criterion A)
@@ -268,14 +101,14 @@ function renalFunction(ctx: FactContext, params: Params, draw: DatedObservation)
   const hit = ctx.memo.get(key) as RenalFunction | undefined;
   if (hit) return hit;
   const maxDays = numParam(ctx, params, 'crclMaxDaysFromCPeptide');
-  const result = computeRenal(ctx, draw, maxDays);
+  const result = computeRenal(ctx, params, draw, maxDays);
   ctx.memo.set(key, result);
   return result;
 }
 
-function computeRenal(ctx: FactContext, draw: DatedObservation, maxDays: number): RenalFunction {
+function computeRenal(ctx: FactContext, params: Params, draw: DatedObservation, maxDays: number): RenalFunction {
   const problems: string[] = [];
-  for (const d of nearest(observationsIn(ctx, 'creatinine-clearance'), draw.at, maxDays)) {
+  for (const d of nearest(observationsIn(ctx, vsParam(params, 'crclValueSet', 'creatinine-clearance')), draw.at, maxDays)) {
     const q = d.obs.valueQuantity;
     if (!q) continue;
     const c = convert(q, 'mL/min');
@@ -285,12 +118,12 @@ function computeRenal(ctx: FactContext, draw: DatedObservation, maxDays: number)
     }
     return { crcl: c.value, evidence: { reference: refOf(d.obs), date: d.when, value: quantityText(q)!, note: `creatinine clearance ${fmt(c.value, 1)} mL/min` } };
   }
-  const scrObs = nearest(observationsIn(ctx, 'serum-creatinine'), draw.at, maxDays).find((d) => d.obs.valueQuantity);
+  const scrObs = nearest(observationsIn(ctx, vsParam(params, 'creatinineValueSet', 'serum-creatinine')), draw.at, maxDays).find((d) => d.obs.valueQuantity);
   if (!scrObs) return { missing: [...problems, `no creatinine clearance or serum creatinine within ${maxDays} days of the C-peptide`].join('; ') };
   const scrQ = scrObs.obs.valueQuantity!;
   const scr = convert(scrQ, 'mg/dL', MW_CREATININE);
   if (!scr.ok) return { missing: `serum creatinine ${quantityText(scrQ)} not convertible to mg/dL (${scr.reason})` };
-  const wObs = nearest(observationsIn(ctx, 'body-weight'), scrObs.at, maxDays).find((d) => d.obs.valueQuantity);
+  const wObs = nearest(observationsIn(ctx, vsParam(params, 'weightValueSet', 'body-weight')), scrObs.at, maxDays).find((d) => d.obs.valueQuantity);
   const patient = ctx.record.patient as { birthDate?: string; gender?: string } | undefined;
   const age = ageOn(patient?.birthDate, scrObs.day);
   const gender = patient?.gender;
@@ -347,7 +180,7 @@ function assessCPeptide(ctx: FactContext, params: Params, d: DatedObservation): 
   const ratioNote = `ratio ${pct(ratio)} of lower limit ${lowText}`;
 
   // A3: a concurrently obtained fasting glucose (same calendar date as recorded) ≤ 225 mg/dL.
-  const sameDay = observationsIn(ctx, 'fasting-glucose').filter((g) => g.day === d.day && g.obs.valueQuantity);
+  const sameDay = observationsIn(ctx, vsParam(params, 'glucoseValueSet', 'fasting-glucose')).filter((g) => g.day === d.day && g.obs.valueQuantity);
   if (sameDay.length === 0) {
     return { status: 'not-documented', valid: false, reason: `no fasting glucose drawn the same day as the C-peptide (${d.day})`, evidence: [{ ...base, threshold, note: `${ratioNote}; no concurrent fasting glucose` }] };
   }
@@ -434,76 +267,6 @@ export const fastingCPeptideInsulinopenia: FactFunction = (ctx, params) => {
   // Invalid, not high: a new fasting draw with a concurrent glucose can still show insulinopenia.
   if (decisive.status === 'not-met' && !decisive.valid) result.retest = true;
   return result;
-};
-
-// =====================================================================================================================
-// Beta-cell autoantibodies (LCD IV criterion B)
-
-const POSITIVE_CODES = new Set(['POS', 'H', 'HH', 'A', 'AA', 'DET', '10828004']);
-const NEGATIVE_CODES = new Set(['NEG', 'N', 'ND', '260385009']);
-const POSITIVE_TEXT = /^\s*(positive|detected|reactive)\s*$/i;
-const NEGATIVE_TEXT = /^\s*(negative|not detected|non-?reactive)\s*$/i;
-
-function antibodyResult(o: Observation): { result: 'positive' | 'negative' | 'unknown'; why: string } {
-  for (const cc of o.interpretation ?? []) {
-    for (const c of cc.coding ?? []) {
-      if (c.code && POSITIVE_CODES.has(c.code)) return { result: 'positive', why: `interpretation ${c.code}` };
-      if (c.code && NEGATIVE_CODES.has(c.code)) return { result: 'negative', why: `interpretation ${c.code}` };
-    }
-  }
-  const vcc = o.valueCodeableConcept;
-  if (vcc) {
-    for (const c of vcc.coding ?? []) {
-      if (c.code && POSITIVE_CODES.has(c.code)) return { result: 'positive', why: `result ${c.display ?? c.code}` };
-      if (c.code && NEGATIVE_CODES.has(c.code)) return { result: 'negative', why: `result ${c.display ?? c.code}` };
-    }
-    if (vcc.text && POSITIVE_TEXT.test(vcc.text)) return { result: 'positive', why: `result "${vcc.text.trim()}"` };
-    if (vcc.text && NEGATIVE_TEXT.test(vcc.text)) return { result: 'negative', why: `result "${vcc.text.trim()}"` };
-  }
-  if (typeof o.valueString === 'string') {
-    if (POSITIVE_TEXT.test(o.valueString)) return { result: 'positive', why: `result "${o.valueString.trim()}"` };
-    if (NEGATIVE_TEXT.test(o.valueString)) return { result: 'negative', why: `result "${o.valueString.trim()}"` };
-  }
-  const q = o.valueQuantity;
-  if (q && typeof q.value === 'number') {
-    const high = o.referenceRange?.find((r) => typeof r.high?.value === 'number')?.high;
-    if (!high) return { result: 'unknown', why: 'numeric result without interpretation or upper reference limit' };
-    const target = ucumOf(high) ?? ucumOf(q);
-    const c = target ? convert(q, target) : { ok: true as const, value: q.value, unit: '' };
-    if (!c.ok) return { result: 'unknown', why: `value not comparable with the upper limit ${quantityText(high)} (${c.reason})` };
-    const hv = high.value!;
-    if (q.comparator === '<' || q.comparator === '<=') {
-      return lte(c.value, hv) ? { result: 'negative', why: `below the upper limit ${hv}` } : { result: 'unknown', why: `reported as ${quantityText(q)}` };
-    }
-    if (q.comparator === '>' || q.comparator === '>=') {
-      return gte(c.value, hv) ? { result: 'positive', why: `above the upper limit ${hv}` } : { result: 'unknown', why: `reported as ${quantityText(q)}` };
-    }
-    return gt(c.value, hv)
-      ? { result: 'positive', why: `${fmt(c.value, 3)} above the upper reference limit ${hv}` }
-      : { result: 'negative', why: `${fmt(c.value, 3)} within the reference range (upper limit ${hv})` };
-  }
-  return { result: 'unknown', why: 'no interpretable result' };
-}
-
-/** Any positive beta-cell autoantibody ⇒ met; only negatives ⇒ not met; none interpretable ⇒ not documented. */
-export const betaCellAutoantibodyPositive: FactFunction = (ctx, params) => {
-  const results = observationsIn(ctx, vsParam(params, 'valueSet', 'beta-cell-autoantibodies')).map((d) => {
-    const r = antibodyResult(d.obs);
-    const ev: Evidence = {
-      reference: refOf(d.obs),
-      date: d.when,
-      value: `${firstCodeText(d.obs.code) ?? 'antibody'}: ${quantityText(d.obs.valueQuantity) ?? firstCodeText(d.obs.valueCodeableConcept) ?? d.obs.valueString ?? '—'}`,
-      threshold: 'positive (interpretation or above the reference range)',
-      note: `${r.result}: ${r.why}`,
-    };
-    return { ...r, ev };
-  });
-  const pos = results.filter((r) => r.result === 'positive');
-  if (pos.length) return outcome('met', capEvidence(pos.map((r) => r.ev), 3));
-  const neg = results.filter((r) => r.result === 'negative');
-  if (neg.length) return outcome('not-met', capEvidence(neg.map((r) => r.ev), 4), 'beta-cell autoantibodies on record are negative');
-  if (results.length) return notDocumented(ctx, 'beta-cell autoantibody results could not be interpreted', capEvidence(results.map((r) => r.ev), 3));
-  return notDocumented(ctx, 'no beta-cell autoantibody test on record', [], ['Observation']);
 };
 
 // =====================================================================================================================
@@ -670,20 +433,29 @@ function injectionsOn(regimens: Regimen[], day: string): number {
 type Anchored = { ok: true; anchor: InitiationAnchor & { day: string; regimenDay: string } } | { ok: false; gap: LeafOutcome };
 
 /**
- * The date a criterion-C leaf is measured at (see initiationDate). params: anchor 'pump-initiation' (default: pump
+ * The date a criterion-C leaf is measured at (the policy's named anchor, src/policy/anchors.ts). params: anchor 'pump-initiation' (default: pump
  * initiation for continued coverage, the order date for an initial pump order) or 'asOf' (always the order date);
  * pumpDeviceValueSet / pumpProcedureValueSet (insulin-pump-devices / insulin-pump-procedures) to find the pump start.
  */
 function criterionAnchor(ctx: FactContext, params: Params): Anchored {
-  const mode = strParam(ctx, params, 'anchor', 'pump-initiation');
+  const raw = strParam(ctx, params, 'anchor', 'pump-initiation');
+  const name = raw === 'asOf' ? 'order-date' : raw;
   let anchor: InitiationAnchor;
-  if (mode === 'asOf') {
+  if (ctx.anchor) {
+    const a = ctx.anchor(name);
+    anchor = a.isOrderDate
+      ? { kind: 'order', day: a.day!, regimenDay: a.day!, before: 'the order', note: `as of the order date ${a.day}`, evidence: [] }
+      : {
+          kind: 'initiation',
+          ...(a.day ? { day: a.day, regimenDay: a.regimenDay ?? a.day } : {}),
+          before: a.day ? `${a.text} ${a.day}` : a.text,
+          note: a.day ? `as of ${a.text} ${a.day}` : `as of ${a.text} (date not documented)`,
+          evidence: a.evidence,
+          ...(a.missing ? { missing: a.missing } : {}),
+        };
+  } else {
     const today = asOfDay(ctx);
     anchor = { kind: 'order', day: today, regimenDay: today, before: 'the order', note: `as of the order date ${today}`, evidence: [] };
-  } else if (mode === 'pump-initiation') {
-    anchor = initiationDate(ctx, vsParam(params, 'pumpDeviceValueSet', 'insulin-pump-devices'), vsParam(params, 'pumpProcedureValueSet', 'insulin-pump-procedures'));
-  } else {
-    throw new Error(`unknown anchor "${mode}" (expected pump-initiation or asOf)`);
   }
   if (anchor.day === undefined || anchor.regimenDay === undefined) {
     return { ok: false, gap: notDocumented(ctx, anchor.missing ?? 'pump start date not documented', anchor.evidence, ['DeviceUseStatement', 'Procedure']) };
@@ -853,168 +625,54 @@ export const hba1cAboveDuringMdi: FactFunction = (ctx, params) => {
   return notDocumented(ctx, 'HbA1c results during the MDI period could not be read as %', [...capEvidence(read.map((r) => r.ev), 3), ...extra]);
 };
 
-// =====================================================================================================================
-// Glucose self-testing and CGM (LCD IV criteria C and D; A52507 CGM documentation)
+const P = { type: 'string', pattern: '^%[A-Za-z][A-Za-z0-9_]*$' };
+const num = { oneOf: [{ type: 'number' }, { ...P, 'x-ref': 'parameter:number' }] };
+const bool = { oneOf: [{ type: 'boolean' }, { ...P, 'x-ref': 'parameter:boolean' }] };
+const str = { oneOf: [{ type: 'string', not: P }, { ...P, 'x-ref': 'parameter:string' }] };
+const vs = { type: 'string', minLength: 1, 'x-ref': 'valueSet' };
+const anchor = { type: 'string', minLength: 1, 'x-ref': 'anchor' };
+const schema = (required: Record<string, unknown>, optional: Record<string, unknown> = {}) => ({
+  type: 'object',
+  required: Object.keys(required),
+  additionalProperties: false,
+  properties: { ...required, ...optional },
+});
+const MEDS = ['MedicationStatement', 'MedicationRequest'].map((type) => ({ type, codeParam: 'code', include: [`${type}:medication`] }));
 
-function enrollmentDay(ctx: FactContext): { day?: string; evidence?: Evidence; missing?: string } {
-  const { coverage, note } = orderCoverage(ctx);
-  if (!coverage) return { missing: 'no Coverage on record to date Medicare enrollment' };
-  const day = recordedDay(coverage.period?.start);
-  if (!day) return { missing: `${refOf(coverage)} has no period.start (Medicare enrollment date)` };
-  return { day, evidence: { reference: refOf(coverage), date: coverage.period!.start!, value: `coverage start ${day}`, note: `Medicare enrollment taken as the Coverage period start; ${note ?? ''}`.trim() } };
-}
-
-/**
- * Average self-monitored glucose readings per day over a window: the `windowMonths` calendar months before the anchor
- * day, anchor day excluded. The anchor: pump initiation ('pump-initiation', the default: the order date for an initial
- * pump order, the pump start for continued coverage — LCD IV C "during the 2 months prior to initiation"), the order
- * date ('asOf'), or the Medicare enrollment date ('medicare-enrollment', criterion D). Readings with the same time
- * stamp count once (meter uploads repeat). No reading in the window ⇒ not documented.
- * params: { anchor, windowMonths, perDayMin, valueSet, pumpDeviceValueSet, pumpProcedureValueSet }; policy parameter
- * smbgMinDaysWithReadings (0 = off): fewer distinct days with readings ⇒ not documented (not a testing log).
- */
-export const glucoseSelfTesting: FactFunction = (ctx, params) => {
-  const anchor = strParam(ctx, params, 'anchor', 'pump-initiation');
-  const months = numParam(ctx, params, 'windowMonths');
-  const perDayMin = numParam(ctx, params, 'smbgPerDayMin');
-  const minDays = numParam(ctx, params, 'smbgMinDaysWithReadings');
-  let end: string;
-  let before: string;
-  const extra: Evidence[] = [];
-  if (anchor === 'medicare-enrollment') {
-    const e = enrollmentDay(ctx);
-    if (!e.day) return notDocumented(ctx, e.missing!, [], ['Coverage']);
-    end = e.day;
-    before = 'Medicare enrollment';
-    extra.push(e.evidence!);
-  } else {
-    const anchored = criterionAnchor(ctx, params);
-    if (!anchored.ok) return anchored.gap;
-    end = anchored.anchor.day;
-    before = anchored.anchor.before;
-    extra.push(...anchorEvidence(anchored.anchor));
-  }
-  const start = addMonths(end, -months);
-  const days = daysBetween(start, end);
-  const stamps = new Set<string>();
-  const readingDays = new Set<string>();
-  for (const d of observationStampsIn(ctx, vsParam(params, 'valueSet', 'smbg-glucose'))) {
-    if (d.day < start || d.day >= end) continue;
-    stamps.add(d.when);
-    readingDays.add(d.day);
-  }
-  const windowText = `${start} to ${addDays(end, -1)} (${days} days)`;
-  const threshold = `average ≥ ${perDayMin}/day over the ${months} month(s) before ${before}`;
-  if (stamps.size === 0) return notDocumented(ctx, `no self-monitored glucose readings between ${windowText}`, extra, ['Observation']);
-  const avg = stamps.size / days;
-  const ev: Evidence = { date: `${start}/${addDays(end, -1)}`, value: `${stamps.size} readings over ${days} days = ${fmt(avg, 2)}/day`, threshold, note: `readings on ${readingDays.size} distinct days` };
-  if (minDays > 0 && readingDays.size < minDays) {
-    return notDocumented(ctx, `readings on only ${readingDays.size} day(s) in the window (fewer than ${minDays}): not taken as a self-testing log`, [ev, ...extra]);
-  }
-  return gte(avg, perDayMin)
-    ? outcome('met', [ev, ...extra])
-    : outcome('not-met', [ev, ...extra], `glucose self-testing averages ${fmt(avg, 2)}/day (< ${perDayMin})`);
+/** The four computations of the CSII policy no kind expresses, with their declared params and data. */
+export const csiiFactDefinitions: Record<string, FactDefinition> = {
+  fastingCPeptideInsulinopenia: {
+    evaluate: fastingCPeptideInsulinopenia,
+    paramsSchema: schema({
+      valueSet: vs, untimedValueSet: vs, glucoseValueSet: vs, crclValueSet: vs, creatinineValueSet: vs, weightValueSet: vs,
+      cPeptideRatioMax: num, cPeptideRenalRatioMax: num, creatinineClearanceMax: num, fastingGlucoseMax: num, crclMaxDaysFromCPeptide: num,
+      cPeptideSelection: str, cPeptideAcceptUntimedIfSpecimenFasting: bool,
+    }),
+    dataRequirements: (p) => [
+      { type: 'Observation', valueSets: [p.valueSet, p.untimedValueSet, p.glucoseValueSet, p.crclValueSet, p.creatinineValueSet, p.weightValueSet] as string[], include: ['Observation:specimen'] },
+      { type: 'Specimen' },
+      { type: 'Patient' },
+    ],
+  },
+  mdiInjectionsPerDay: {
+    evaluate: mdiInjectionsPerDay,
+    paramsSchema: schema({ valueSet: vs, anchor, mdiInjectionsPerDayMin: num }),
+    dataRequirements: (p) => MEDS.map((m) => ({ ...m, valueSets: [p.valueSet as string] })),
+  },
+  mdiDuration: {
+    evaluate: mdiDuration,
+    paramsSchema: schema({ valueSet: vs, anchor, mdiInjectionsPerDayMin: num, mdiMonthsMin: num }),
+    dataRequirements: (p) => MEDS.map((m) => ({ ...m, valueSets: [p.valueSet as string] })),
+  },
+  hba1cAboveDuringMdi: {
+    evaluate: hba1cAboveDuringMdi,
+    paramsSchema: schema(
+      { valueSet: vs, mdiValueSet: vs, anchor, hba1cMin: num, mdiMonthsMin: num, mdiInjectionsPerDayMin: num, hba1cJdsSlope: num, hba1cJdsIntercept: num },
+      { jdsCode: { type: 'string', minLength: 1 } },
+    ),
+    dataRequirements: (p) => [{ type: 'Observation', valueSets: [p.valueSet as string] }, ...MEDS.map((m) => ({ ...m, valueSets: [p.mdiValueSet as string] }))],
+  },
 };
 
-/**
- * Documented CGM use meets the ≥ 4 tests/day requirement (A52507). params: { valueSet (cgm-devices), anchor }.
- * For anchor 'medicare-enrollment' (criterion D) only use dated on or before enrollment counts. For the order date,
- * a CGM ordered in the same draftOrders counts when parameter cgmCompanionOrderCounts is true (an integrated CGM
- * ordered with the pump, E2102/E2103 + A4238/A4239).
- */
-export const cgmUse: FactFunction = (ctx, params) => {
-  const vs = vsParam(params, 'valueSet', 'cgm-devices');
-  const anchor = strParam(ctx, params, 'anchor', 'asOf');
-  const uses = deviceUses(ctx, vs, undefined, true);
-  if (anchor === 'medicare-enrollment') {
-    const e = enrollmentDay(ctx);
-    if (!e.day) return notDocumented(ctx, e.missing!, [], ['Coverage']);
-    const before = uses.filter((u) => u.startDay && u.startDay <= e.day! && u.kind !== 'Device');
-    if (before.length) return outcome('met', [...before.map((u) => ({ reference: u.ref, date: u.startDay!, value: u.label, note: `CGM use (${u.kind}) on or before Medicare enrollment` })), e.evidence!]);
-    return notDocumented(ctx, `no CGM use dated on or before Medicare enrollment (${e.day})`, capEvidence(uses.map((u) => ({ reference: u.ref, value: u.label, note: 'CGM use not dated before enrollment' })), 3), ['DeviceUseStatement']);
-  }
-  const evidence: Evidence[] = uses.map((u) => ({ reference: u.ref, ...(u.startDay ? { date: u.startDay } : {}), value: u.label, note: `CGM documented (${u.kind}${u.current ? '' : ', not current'})` }));
-  if (boolParam(ctx, params, 'cgmCompanionOrderCounts', true)) {
-    for (const c of ctx.order.companions) {
-      if (hasCode(ctx, vs, c)) evidence.push({ reference: c.ref, value: c.hcpcs ?? c.codings[0]?.code ?? 'CGM', note: 'CGM ordered with the pump' });
-    }
-  }
-  if (evidence.length) return outcome('met', capEvidence(evidence, 3));
-  return notDocumented(ctx, 'no continuous glucose monitor documented', [], ['Device', 'DeviceUseStatement']);
-};
-
-// =====================================================================================================================
-// On an insulin pump before Medicare enrollment (LCD IV criterion D / NCD Criterion B) and continued coverage
-
-/**
- * Structured evidence of an external insulin pump in use before the Medicare Coverage start: a DeviceUseStatement
- * (timing or recordedOn) or an insulin pump insertion Procedure dated before enrollment. An undated Device cannot show
- * "before"; pump use that starts after enrollment does not disprove an earlier pump. Either way ⇒ not documented
- * (the documentation questionnaire can attest it). params: { deviceValueSet, procedureValueSet }.
- */
-export const insulinPumpBeforeMedicare: FactFunction = (ctx, params) => {
-  const e = enrollmentDay(ctx);
-  if (!e.day) return notDocumented(ctx, e.missing!, [], ['Coverage']);
-  const uses = deviceUses(ctx, vsParam(params, 'deviceValueSet', 'insulin-pump-devices'), vsParam(params, 'procedureValueSet', 'insulin-pump-procedures'));
-  const before = uses.filter((u) => u.startDay && u.startDay < e.day!);
-  if (before.length) {
-    return outcome('met', [...capEvidence(before.map((u) => ({ reference: u.ref, date: u.startDay!, value: u.label, threshold: `before Medicare enrollment ${e.day}`, note: `${u.kind}` })), 3), e.evidence!]);
-  }
-  const ev = capEvidence(uses.map((u) => ({ reference: u.ref, ...(u.startDay ? { date: u.startDay } : {}), value: u.label, note: u.startDay ? 'started on/after enrollment' : 'undated' })), 3);
-  return notDocumented(ctx, `no insulin pump use dated before Medicare enrollment (${e.day})`, [...ev, e.evidence!], ['DeviceUseStatement', 'Procedure']);
-};
-
-interface Encounter extends AnyResource {
-  status?: string;
-  period?: { start?: string; end?: string };
-  participant?: { individual?: Reference }[];
-}
-
-/**
- * Continued coverage (see continuedCoverage: pump supplies or pump insulin without a pump in the same order set, or a
- * patient already using an insulin pump): the treating practitioner saw the patient within the last 3 months: a finished
- * Encounter ending within visitDaysMax days of the order (parameter visitRule 'days'), or within visitMonthsMax
- * calendar months ('months'). visitRequiresOrderingPractitioner: the Encounter must name the order's requester.
- * Otherwise (an initial pump order) not applicable ⇒ met with a note.
- */
-export const continuedCoverageVisit: FactFunction = (ctx, params) => {
-  const cc = continuedCoverage(ctx, vsParam(params, 'deviceValueSet', 'insulin-pump-devices'));
-  const o: InfusionOrder = ctx.order;
-  if (!cc.applies || !cc.why) return outcome('met', [{ reference: o.ref, value: o.label, note: 'initial order: the 3-month visit rule applies to continued coverage' }]);
-  const why = cc.why;
-  const rule = strParam(ctx, params, 'visitRule', 'days');
-  const today = asOfDay(ctx);
-  const earliest = rule === 'months' ? addMonths(today, -numParam(ctx, params, 'visitMonthsMax')) : addDays(today, -numParam(ctx, params, 'visitDaysMax'));
-  const threshold = rule === 'months' ? `within ${numParam(ctx, params, 'visitMonthsMax')} months (on or after ${earliest})` : `within ${numParam(ctx, params, 'visitDaysMax')} days (on or after ${earliest})`;
-  const needRequester = boolParam(ctx, params, 'visitRequiresOrderingPractitioner', false);
-  const requester = o.requester ?? (o.resource as { requester?: Reference }).requester?.reference;
-  const visits = (ctx.record.all<Encounter & { resourceType: 'Encounter' }>('Encounter') as Encounter[])
-    .filter((e) => e.status === 'finished')
-    .map((e) => ({ e, day: recordedDay(e.period?.end ?? e.period?.start) }))
-    .filter((x): x is { e: Encounter; day: string } => !!x.day && x.day <= today)
-    .filter((x) => !needRequester || (!!requester && (x.e.participant ?? []).some((p) => p.individual?.reference === requester)))
-    .sort((a, b) => b.day.localeCompare(a.day));
-  const last = visits[0];
-  if (!last) return notDocumented(ctx, `no finished encounter${needRequester ? ' with the ordering practitioner' : ''} on record`, [why], ['Encounter']);
-  const ev: Evidence = { reference: refOf(last.e), date: last.day, value: `last visit ${last.day} (${daysBetween(last.day, today)} days before the order)`, threshold };
-  if (last.day >= earliest) return outcome('met', [ev, why]);
-  return outcome('not-met', [ev, why], `last visit with the treating practitioner ${daysBetween(last.day, today)} days ago (continued coverage requires one ${threshold})`);
-};
-
-export const csiiFacts: Record<string, FactFunction> = {
-  ...documentationFacts,
-  diabetesDiagnosis,
-  insulinPumpCode,
-  notImplantableInsulinPump,
-  supplyPumpPairing,
-  fastingCPeptideInsulinopenia,
-  betaCellAutoantibodyPositive,
-  mdiInjectionsPerDay,
-  mdiDuration,
-  hba1cAboveDuringMdi,
-  glucoseSelfTesting,
-  cgmUse,
-  insulinPumpBeforeMedicare,
-  continuedCoverageVisit,
-};
-
+/** The bare functions (unit tests call them directly). */
+export const csiiFacts: Record<string, FactFunction> = Object.fromEntries(Object.entries(csiiFactDefinitions).map(([k, d]) => [k, d.evaluate]));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { csiiFacts } from './csii.js';
-import { HCPCS, ICD10, SNOMED, companion, condition, coverage, ctxFor, device, deviceUse, encounter, order, questionnaireResponse } from './fixtures.js';
+import { HCPCS, ICD10, SNOMED, companion, condition, coverage, ctxFor, device, deviceUse, encounter, order, questionnaireResponse, formerFacts } from '../../../test/support/fact-fixtures.js';
 
-const f = csiiFacts;
+const f = { ...csiiFacts, ...formerFacts };
 
 describe('documentationAttested', () => {
   const params = { questionnaire: 'csii-documentation', linkId: 'education-completed', dateLinkId: 'education-date' };
@@ -65,7 +65,8 @@ describe('insulinPumpBeforeMedicare', () => {
   it('pump use starting before the Coverage start meets', () => {
     const r = run([coverage('2020-03-01'), pump, deviceUse(pump, '2018-05-01')]);
     expect(r.status).toBe('met');
-    expect(r.evidence[0]).toMatchObject({ date: '2018-05-01', threshold: 'before Medicare enrollment 2020-03-01' });
+    expect(r.evidence[0]).toMatchObject({ date: '2018-05-01' });
+    expect(r.finding?.window).toMatchObject({ anchor: 'medicare-enrollment', to: '2020-02-29' });
   });
 
   it('an insulin pump insertion procedure before enrollment meets', () => {
@@ -81,7 +82,7 @@ describe('insulinPumpBeforeMedicare', () => {
   it('no Coverage ⇒ not documented', () => {
     const r = run([pump, deviceUse(pump, '2018-05-01')]);
     expect(r.status).toBe('not-documented');
-    expect(r.reason).toContain('Coverage');
+    expect(r.reason).toContain('Medicare enrollment date not documented');
   });
 });
 
@@ -94,7 +95,7 @@ describe('continuedCoverageVisit', () => {
   it('an initial pump order is not subject to the rule', () => {
     const r = run([], order());
     expect(r.status).toBe('met');
-    expect(r.evidence[0]!.note).toContain('initial order');
+    expect(r.finding).toMatchObject({ code: 'not-applicable', values: { definition: 'continued-coverage' } });
   });
 
   it('supplies: a visit 90 or 91 days ago meets; 92 days does not', () => {
@@ -103,11 +104,6 @@ describe('continuedCoverageVisit', () => {
     const r = run([encounter('2026-08-24')]);
     expect(r.status).toBe('not-met');
     expect(r.reason).toContain('92 days ago');
-  });
-
-  it('visitRule "months" uses calendar months', () => {
-    expect(run([encounter('2026-08-24')], supply, { visitRule: 'months' }).status).toBe('met');
-    expect(run([encounter('2026-08-23')], supply, { visitRule: 'months' }).status).toBe('not-met');
   });
 
   it('pump insulin (J1817) and a patient already on a pump are continued coverage', () => {
@@ -121,7 +117,7 @@ describe('continuedCoverageVisit', () => {
   it('supplies ordered together with a new pump belong to the initial order', () => {
     const r = run([], order({ role: 'supply', hcpcs: 'A4224', companions: [companion('pump', 'E0784')] }));
     expect(r.status).toBe('met');
-    expect(r.evidence[0]!.note).toContain('initial order');
+    expect(r.finding).toMatchObject({ code: 'not-applicable', values: { definition: 'continued-coverage' } });
   });
 
   it('no finished encounter ⇒ not documented; planned or cancelled ones do not count', () => {

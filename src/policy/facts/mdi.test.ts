@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { csiiFacts, timingPerDay } from './csii.js';
-import { GLARGINE, LISPRO, SNOMED, ctxFor, device, medRequest, medStatement, order, pumpInsertion } from './fixtures.js';
+import { GLARGINE, LISPRO, SNOMED, ctxFor, device, medRequest, medStatement, order, pumpInsertion, formerFacts } from '../../../test/support/fact-fixtures.js';
 
-const f = csiiFacts;
+const f = { ...csiiFacts, ...formerFacts };
 const basal = (start = '2025-01-01') => medStatement(GLARGINE, start, { frequency: 1, period: 1, periodUnit: 'd' });
 
 describe('timingPerDay', () => {
@@ -158,7 +158,7 @@ describe('MDI as of pump initiation (continued coverage)', () => {
     for (const fact of [f.mdiInjectionsPerDay!, f.mdiDuration!]) {
       const r = fact(ctxFor(undated, { order: refill }), {});
       expect(r.status).toBe('not-documented');
-      expect(r.reason).toContain('pump start date not documented');
+      expect(r.reason).toContain('pump initiation date not documented');
     }
   });
 

@@ -26,7 +26,7 @@ import {
   POLICIES_DIR,
   questionnaireResponse,
   smbgReadings,
-} from './fixtures.js';
+} from '../../../test/support/fact-fixtures.js';
 
 const set = loadPolicySet(POLICIES_DIR, { facts: { ...allFacts } });
 type R = Record<string, unknown> & { resourceType: string; id: string };
@@ -93,7 +93,8 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     expect(d.policy?.id).toBe('medicare-csii');
     expect([ids(d.unmet), ids(d.undocumented)]).toEqual([[], []]);
     expect(d.outcome).toBe('covered');
-    expect(find(d.root, 'continued-coverage-visit')?.evidence[0]?.note).toContain('initial order');
+    // An initial order: the continued-coverage visit rule does not apply (onlyIf continued-coverage).
+    expect(find(d.root, 'continued-coverage-visit')?.finding).toMatchObject({ code: 'not-applicable', values: { definition: 'continued-coverage' } });
   });
 
   it('missing C-peptide ⇒ conditional, asking for the C-peptide or an autoantibody', () => {
@@ -192,7 +193,7 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     // No dated pump start: the MDI criteria are not documented rather than measured against the refill date.
     const undated = evaluate(qualified.filter((r) => r !== start), [draft('sup', 'A4224')], 'DeviceRequest/sup');
     expect(undated.outcome).toBe('conditional');
-    expect(find(undated.root, 'mdi-duration')?.reason).toContain('pump start date not documented');
+    expect(find(undated.root, 'mdi-duration')?.reason).toContain('pump initiation date not documented');
   });
 
   it('pump before Medicare (criterion D) instead of the MDI pathway ⇒ covered', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { csiiFacts } from './csii.js';
-import { HCPCS, SNOMED, companion, coverage, ctxFor, device, deviceUse, obs, order, pumpInsertion, smbgReadings } from './fixtures.js';
+import { HCPCS, SNOMED, companion, coverage, ctxFor, device, deviceUse, obs, order, pumpInsertion, smbgReadings, formerFacts } from '../../../test/support/fact-fixtures.js';
 
-const f = csiiFacts;
+const f = { ...csiiFacts, ...formerFacts };
 // Order date 2026-11-24: the 2-month window is 2026-09-24 .. 2026-11-23 = 61 days.
 const WINDOW: [string, string] = ['2026-09-24', '2026-11-24'];
 const orderParams = { anchor: 'asOf', windowMonths: '%smbgWindowMonths' };
@@ -79,7 +79,7 @@ describe('cgmUse', () => {
   it('a CGM Device (HCPCS E2103) counts instead of fingersticks', () => {
     const r = run([device(HCPCS, 'E2103')]);
     expect(r.status).toBe('met');
-    expect(r.evidence[0]!.note).toContain('CGM documented');
+    expect(r.finding).toMatchObject({ kind: 'device', code: 'found' });
   });
 
   it('a DeviceUseStatement pointing at a CGM Device counts', () => {
@@ -123,20 +123,21 @@ describe('glucoseSelfTesting (2 months before pump initiation, continued coverag
     const r = f.glucoseSelfTesting!(ctxFor([pump, pumpInsertion('2025-01-15'), ...before, ...recent], { order: refill }), params);
     expect(r.status).toBe('met');
     expect(r.evidence[0]).toMatchObject({ date: '2024-11-15/2025-01-14', value: '244 readings over 61 days = 4/day' });
-    expect(r.evidence[0]!.threshold).toContain('before pump initiation 2025-01-15');
+    expect(r.finding?.window).toMatchObject({ anchor: 'pump-initiation', to: '2025-01-14' });
+    expect(r.evidence.some((e) => e.note?.includes('as of pump initiation 2025-01-15'))).toBe(true);
     expect(r.evidence[1]!.note).toContain('as of pump initiation 2025-01-15');
   });
 
   it('readings only after the pump started ⇒ not documented', () => {
     const r = f.glucoseSelfTesting!(ctxFor([pump, pumpInsertion('2025-01-15'), ...recent], { order: refill }), params);
     expect(r.status).toBe('not-documented');
-    expect(r.reason).toContain('2024-11-15 to 2025-01-14');
+    expect(r.reason).toContain('between 2024-11-15 and 2025-01-14');
   });
 
   it('no pump start date ⇒ not documented; anchor asOf keeps the order date', () => {
     const r = f.glucoseSelfTesting!(ctxFor([pump, ...recent], { order: refill }), params);
     expect(r.status).toBe('not-documented');
-    expect(r.reason).toContain('pump start date not documented');
+    expect(r.reason).toContain('pump initiation date not documented');
     expect(f.glucoseSelfTesting!(ctxFor([pump, ...recent], { order: refill }), orderParams).status).toBe('met');
   });
 });

@@ -1,9 +1,9 @@
 // Hand-built determinations for the card tests (not used at run time). Trees follow DESIGN §3's combinators.
 import type { DeviceRequest, MedicationRequest } from 'fhir/r4';
-import type { BuildOptions } from './build.js';
-import type { CriterionResult, Determination, Evidence, InfusionOrder, PolicySummary, Remedy, TriState } from '../src/policy/types.js';
+import type { BuildOptions } from '../../cards/build.js';
+import type { CriterionResult, Determination, Evidence, InfusionOrder, PolicySummary, Remedy, TriState } from '../../src/policy/types.js';
 
-import { HCPCS_BLUEBUTTON as BLUEBUTTON_HCPCS, LOINC } from '../src/fhir/systems.js';
+import { HCPCS_BLUEBUTTON as BLUEBUTTON_HCPCS, LOINC } from '../../src/fhir/systems.js';
 
 export { BLUEBUTTON_HCPCS, LOINC };
 
@@ -216,6 +216,8 @@ export function determination(root: CriterionResult | undefined, extra: Partial<
     unmet,
     undocumented,
     asOf: '2026-04-01T10:00:00Z',
+    // What the CSII policy file declares (policies/medicare-csii.policy.json "crd").
+    crd: { docNeeded: 'clinical', docPurpose: ['retain-doc'] },
     ...extra,
   };
 }

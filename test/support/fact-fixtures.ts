@@ -2,19 +2,28 @@
 // policies/ value sets and the CSII policy's parameters. Not imported by production code.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PatientRecord } from '../../fhir/record.js';
-import type { FactContext, InfusionOrder } from '../types.js';
-import { loadValueSets } from '../valuesets.js';
-import { HCPCS } from './common.js';
+import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4';
+import { PatientRecord } from '../../src/fhir/record.js';
+import { bindPolicy, evaluateCriteria, type EvaluationContext } from '../../src/policy/engine.js';
+import { reasonText } from '../../cards/findings.js';
+import { allFacts } from '../../src/policy/facts/index.js';
+import { HCPCS } from '../../src/fhir/systems.js';
+import { KINDS } from '../../src/policy/kinds/index.js';
+import type { KindContext, KindOutcome } from '../../src/policy/kinds/types.js';
+import { loadPolicySet, substitute } from '../../src/policy/loader.js';
+import type { FhirPathFn, ParameterValue, PolicyNode } from '../../src/policy/model.js';
+import type { InfusionOrder, LeafOutcome } from '../../src/policy/types.js';
 
-export const POLICIES_DIR = fileURLToPath(new URL('../../../policies/', import.meta.url));
-export const VALUE_SETS = loadValueSets(`${POLICIES_DIR}valuesets`);
-export const CSII_POLICY = JSON.parse(readFileSync(`${POLICIES_DIR}medicare-csii.policy.json`, 'utf8')) as {
-  parameters: Record<string, number | string | boolean>;
-};
-export const CSII_PARAMETERS = CSII_POLICY.parameters;
+export const POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
+export const POLICY_SET = loadPolicySet(POLICIES_DIR, { facts: allFacts });
+export const VALUE_SETS = POLICY_SET.valueSets;
+export const CSII = POLICY_SET.policies.find((p) => p.id === 'medicare-csii')!;
+export const CSII_PARAMETERS = CSII.parameters;
+/** The policy file as written (for tests that read criterion texts). */
+export const CSII_POLICY_FILE = JSON.parse(readFileSync(`${POLICIES_DIR}medicare-csii.policy.json`, 'utf8')) as Record<string, unknown>;
 
-import { ICD10CM as ICD10, LOINC, RXNORM, SNOMED, UCUM } from '../../fhir/systems.js';
+import { ICD10CM as ICD10, LOINC, RXNORM, SNOMED, UCUM } from '../../src/fhir/systems.js';
 
 export { HCPCS, ICD10, LOINC, RXNORM, SNOMED, UCUM };
 
@@ -255,16 +264,45 @@ export function order(opts: {
 export function ctxFor(
   resources: R[],
   opts: { order?: InfusionOrder; asOf?: string; parameters?: Record<string, number | string | boolean>; withPatient?: boolean } = {},
-): FactContext {
+): EvaluationContext {
   const all = opts.withPatient === false || resources.some((r) => r.resourceType === 'Patient') ? resources : [patient(), ...resources];
-  return {
-    record: new PatientRecord('p1', all as never),
-    order: opts.order ?? order(),
-    asOf: new Date(opts.asOf ?? AS_OF),
-    valueSets: VALUE_SETS,
-    parameters: { ...CSII_PARAMETERS, ...(opts.parameters ?? {}) },
-    memo: new Map(),
-  };
+  const parameters = { ...CSII_PARAMETERS, ...(opts.parameters ?? {}) };
+  const asOf = new Date(opts.asOf ?? AS_OF);
+  return bindPolicy(
+    {
+      record: new PatientRecord('p1', all as never),
+      order: opts.order ?? order(),
+      asOf,
+      valueSets: VALUE_SETS,
+      parameters,
+      memo: new Map(),
+      facts: POLICY_SET.facts,
+      env: { ...parameters, asOf: asOf.toISOString().slice(0, 10) },
+    },
+    CSII,
+  );
+}
+
+/**
+ * Evaluate one criterion kind directly, with the CSII policy's anchors and definitions (and any extra ones), and its
+ * FHIRPath filters compiled from `params` (the loader's job in production).
+ */
+export function runKind(
+  kind: string,
+  params: Record<string, unknown>,
+  resources: R[],
+  opts: Parameters<typeof ctxFor>[1] & { anchors?: Record<string, unknown> } = {},
+): KindOutcome {
+  const ctx = ctxFor(resources, opts);
+  if (opts.anchors) Object.assign(ctx, { anchors: { ...CSII.anchors, ...opts.anchors } });
+  const filters = new Map<string, FhirPathFn>();
+  const compile = (expr: string) => fhirpath.compile(expr, r4, { resolveInternalTypes: true }) as unknown as FhirPathFn;
+  for (const key of ['where', 'expression', 'notMetIf']) {
+    const v = params[key];
+    if (typeof v === 'string') filters.set(`/${key}`, compile(v));
+    if (Array.isArray(v)) v.forEach((e, i) => filters.set(`/${key}/${i}`, compile(e as string)));
+  }
+  return KINDS[kind]!.evaluate({ ...ctx, filters } as unknown as KindContext, params as never);
 }
 
 /** `n` self-monitoring readings spread evenly over [fromDay, toDay) (distinct time stamps). */
@@ -278,3 +316,59 @@ export function smbgReadings(n: number, fromDay: string, toDay: string, code = '
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The CSII criteria that used to be bespoke facts, now kinds: evaluated through the real policy leaves, with the
+// reason worded by cards/ (so the behaviour tests of the former facts keep checking the same outcomes).
+
+type Params = Record<string, unknown>;
+type LeafRun = (ctx: EvaluationContext, params?: Params) => LeafOutcome;
+
+function findNode(n: PolicyNode, id: string): PolicyNode | undefined {
+  if (n.id === id) return n;
+  const kids = n.kind === 'not' ? [n.child] : n.kind === 'allOf' || n.kind === 'anyOf' || n.kind === 'firstDocumented' ? n.children : [];
+  for (const c of kids) {
+    const hit = findNode(c, id);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** Evaluate the CSII leaf `id` (its params optionally patched, e.g. another anchor). */
+export function csiiLeaf(id: string, ctx: EvaluationContext, patch?: (params: Params) => Params): ReturnType<LeafRun> {
+  let node = findNode(CSII.criteria, id) ?? Object.values(CSII.definitions).map((d) => findNode(d, id)).find(Boolean);
+  if (!node) throw new Error(`no CSII criterion ${id}`);
+  if (node.kind === 'kind' || node.kind === 'fact') {
+    // The parameters of this context (a test may override some), as the loader substitutes them after overrides.
+    const params = substitute(node.rawParams, node.paramRefs, ctx.parameters as Record<string, ParameterValue>) as Params;
+    node = { ...node, params: patch ? patch(structuredClone(params)) : params } as PolicyNode;
+  }
+  const r = evaluateCriteria(node, ctx);
+  const reason = reasonText(r);
+  return { status: r.status, evidence: r.evidence, ...(reason ? { reason } : {}), ...(r.finding ? { finding: r.finding } : {}) };
+}
+
+const toOrderDate = (p: Params): Params => ({ ...p, window: { ...(p.window as Params), anchor: 'order-date' } });
+
+export const formerFacts: Record<string, LeafRun> = {
+  diabetesDiagnosis: (ctx) => csiiLeaf('diagnosis', ctx),
+  insulinPumpCode: (ctx) => csiiLeaf('pump-code', ctx),
+  notImplantableInsulinPump: (ctx) => csiiLeaf('not-implantable', ctx),
+  supplyPumpPairing: (ctx) => csiiLeaf('supply-pairing', ctx),
+  betaCellAutoantibodyPositive: (ctx) => csiiLeaf('autoantibody', ctx),
+  procedureCompleted: (ctx) => csiiLeaf('education-dsmt', ctx),
+  conditionDocumented: (ctx, p = {}) => csiiLeaf('c2-hypoglycemia-dx', ctx, (q) => ({ ...q, ...(p.valueSet ? { valueSet: p.valueSet } : {}), ...(typeof p.minCount === 'number' ? { minCount: p.minCount } : {}) })),
+  insulinPumpBeforeMedicare: (ctx) => csiiLeaf('pump-before-enrollment-record', ctx),
+  continuedCoverageVisit: (ctx) => csiiLeaf('continued-coverage-visit', ctx),
+  documentationAttested: (ctx, p = {}) => {
+    const node = { kind: 'kind', kindName: 'attestation', id: `attested-${String(p.linkId)}`, text: 'attestation', citation: 'test', pointer: '', rawParams: p, params: p, paramRefs: [], filters: new Map() } as unknown as PolicyNode;
+    const res = evaluateCriteria(node, ctx);
+    const reason = reasonText(res);
+    return { status: res.status, evidence: res.evidence, ...(reason ? { reason } : {}), ...(res.finding ? { finding: res.finding } : {}) };
+  },
+  glucoseSelfTesting: (ctx, p = {}) =>
+    p.anchor === 'medicare-enrollment'
+      ? csiiLeaf('testing-before-enrollment-computed', ctx)
+      : csiiLeaf('testing-computed', ctx, p.anchor === 'asOf' ? toOrderDate : undefined),
+  cgmUse: (ctx, p = {}) => (p.anchor === 'medicare-enrollment' ? csiiLeaf('testing-before-enrollment-cgm', ctx) : csiiLeaf('testing-cgm', ctx)),
+};

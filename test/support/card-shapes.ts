@@ -2,11 +2,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Extension } from 'fhir/r4';
-import type { Card, CdsResponse } from '../src/cds/types.js';
-import type { Determination } from '../src/policy/types.js';
-import type { BuildOptions } from './build.js';
-import { COVERAGE_INFORMATION_URL } from './coverage-information.js';
-import { assertOnlyCoverageInfoAdded, checkCoverageInformation } from './checks.js';
+import type { Card, CdsResponse } from '../../src/cds/types.js';
+import type { Determination } from '../../src/policy/types.js';
+import type { BuildOptions } from '../../cards/build.js';
+import { COVERAGE_INFORMATION_URL } from '../../cards/coverage-information.js';
+import { assertOnlyCoverageInfoAdded, checkCoverageInformation } from '../../cards/checks.js';
 
 export type CrdCardType = 'instructions' | 'external-reference' | 'launch-smart' | 'additional-orders' | 'propose-alternate' | 'remove-order';
 
@@ -133,7 +133,7 @@ export function responseProblems(response: CdsResponse, determinations: Determin
 
 /** The lead's response validator (src/cds/schemas.ts), when it exists. */
 export async function loadSchemaValidator(): Promise<((body: unknown) => string[]) | undefined> {
-  const url = new URL('../src/cds/schemas.ts', import.meta.url);
+  const url = new URL('../../src/cds/schemas.ts', import.meta.url);
   if (!existsSync(fileURLToPath(url))) return undefined;
   const mod = (await import(/* @vite-ignore */ url.href)) as { validateCdsResponse?: (body: unknown) => string[] };
   return mod.validateCdsResponse;

@@ -1,0 +1,63 @@
+// procedure: a completed Procedure coded in a value set (or a finished Encounter typed with the code, as education
+// visits often are), performed in a window.
+import type { Resource } from 'fhir/r4';
+import type { Evidence } from '../types.js';
+import { anchorEvidence, capEvidence, dayOf, filterWith, inWindow, none, refOf, resolveWindow, result, type WindowParams } from './common.js';
+import { title } from './condition.js';
+import { S } from './schema.js';
+import type { CriterionKind } from './types.js';
+
+export interface ProcedureParams { valueSet: string; status?: string[]; orEncounterType?: boolean; window?: WindowParams; where?: string | string[] }
+
+interface Proc { resourceType: string; id?: string; status?: string; code?: { text?: string; coding?: { display?: string; code?: string }[] }; performedDateTime?: string; performedPeriod?: { start?: string; end?: string } }
+interface Enc { resourceType: string; id?: string; status?: string; type?: { text?: string; coding?: { display?: string; code?: string }[] }[]; period?: { start?: string; end?: string } }
+
+const text = (cc: Proc['code']) => cc?.text ?? cc?.coding?.[0]?.display ?? cc?.coding?.[0]?.code;
+
+export const procedure: CriterionKind<ProcedureParams> = {
+  name: 'procedure',
+  paramsSchema: {
+    type: 'object',
+    required: ['valueSet'],
+    additionalProperties: false,
+    properties: {
+      valueSet: S.valueSet,
+      status: { type: 'array', minItems: 1, items: { enum: ['preparation', 'in-progress', 'not-done', 'on-hold', 'stopped', 'completed', 'entered-in-error', 'unknown'] } },
+      orEncounterType: { type: 'boolean' },
+      window: S.window,
+      where: S.where,
+    },
+  },
+  dataRequirements: (p) => [
+    { type: 'Procedure', valueSets: [p.valueSet] },
+    ...(p.orEncounterType ? [{ type: 'Encounter', valueSets: [p.valueSet], codeParam: 'type' }] : []),
+  ],
+  evaluate(ctx, p) {
+    const w = resolveWindow(ctx, 'procedure', p.window);
+    if (!w.ok) return w.outcome;
+    const win = w.window;
+    const statuses = new Set(p.status ?? ['completed']);
+    const pass = filterWith(ctx);
+    const evidence: Evidence[] = [];
+    for (const r of ctx.record.byCodes<Resource>('Procedure', ctx.valueSets.codings(p.valueSet))) {
+      const pr = r as unknown as Proc;
+      const when = pr.performedDateTime ?? pr.performedPeriod?.end ?? pr.performedPeriod?.start;
+      const day = dayOf(when);
+      if (!statuses.has(pr.status ?? '') || (day ? !inWindow(day, win) : !!win.from) || !pass(r)) continue;
+      evidence.push({ reference: refOf(pr), ...(when ? { date: when } : {}), value: text(pr.code) ?? 'procedure', note: pr.status ?? '' });
+    }
+    if (p.orEncounterType) {
+      for (const r of ctx.record.byCodes<Resource>('Encounter', ctx.valueSets.codings(p.valueSet))) {
+        const e = r as unknown as Enc;
+        const when = e.period?.end ?? e.period?.start;
+        const day = dayOf(when);
+        if (e.status !== 'finished' || (day ? !inWindow(day, win) : !!win.from) || !pass(r)) continue;
+        evidence.push({ reference: refOf(e), ...(when ? { date: when } : {}), value: text(e.type?.[0]) ?? 'encounter', note: 'finished encounter' });
+      }
+    }
+    const values = { valueSet: p.valueSet, title: title(ctx, p.valueSet), count: evidence.length };
+    if (evidence.length === 0) return none('procedure', anchorEvidence(win), values, win);
+    evidence.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
+    return result('met', 'procedure', 'found', [...capEvidence(evidence, 3), ...anchorEvidence(win)], values, win);
+  },
+};
