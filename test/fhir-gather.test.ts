@@ -20,6 +20,8 @@ import type { CdsRequest, PrefetchValue } from '../src/cds/types.js';
 import type { Config } from '../src/config.js';
 import { gatherRecord, type GatheredRecord } from '../src/fhir/gather.js';
 import { buildPrefetchTemplates } from '../src/fhir/prefetch.js';
+import type { DataRequirement } from '../src/policy/requirements.js';
+import { ValueSetStore } from '../src/policy/valuesets.js';
 import { HttpError } from '../src/http/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { closedPortUrl, startFhirServer, type TestFhirServer } from './support/fhir-server.js';
@@ -28,10 +30,19 @@ const TOKEN = 'ehr-issued-access-token-1234';
 const LOINC = 'http://loinc.org';
 const HCPCS_CMS = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
 const HCPCS_BLUEBUTTON = 'https://bluebutton.cms.gov/resources/codesystem/hcpcs';
-const templates = buildPrefetchTemplates([
-  { system: LOINC, code: '4548-4' }, // HbA1c
-  { system: LOINC, code: '1986-9' }, // C-peptide
+const TEST_VALUE_SETS = new ValueSetStore([
+  { id: 'labs', title: 'HbA1c and C-peptide', include: [{ system: LOINC, codes: ['4548-4', '1986-9'] }] },
+  { id: 'untimed-c-peptide', title: 'untimed C-peptide', include: [{ system: LOINC, codes: ['1986-9'] }] },
 ]);
+const need = (type: string, extra: Partial<DataRequirement> = {}): DataRequirement => ({ type, purpose: ['test'], ...extra });
+/** The keys of the earlier fixed list, now derived from requirements (the `encounter` read is tested on its own). */
+const allTemplates = buildPrefetchTemplates(
+  ['Condition', 'Observation', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'Device', 'AllergyIntolerance', 'QuestionnaireResponse'].map(
+    (type) => need(type, type === 'Observation' ? { valueSets: ['labs'] } : {}),
+  ),
+  TEST_VALUE_SETS,
+);
+const templates = allTemplates.filter((t) => t.key !== 'encounter');
 const FHIR: Config['fhir'] = { queryTimeoutMs: 1500, totalBudgetMs: 3000, maxPages: 10, pageSize: 500 };
 const SLOW: Config['fhir'] = { queryTimeoutMs: 200, totalBudgetMs: 400, maxPages: 10, pageSize: 500 };
 const ALL_KEYS = templates.map((t) => t.key);
