@@ -480,3 +480,80 @@ describe('gatherRecord: paging', () => {
     expect(offline.gaps[0]?.reason).toMatch(/more pages that could not be read: the request has no fhirServer/);
   });
 });
+
+describe('gatherRecord: what the derived templates bring', () => {
+  const labs = buildPrefetchTemplates(
+    [
+      need('Observation', { valueSets: ['labs'] }),
+      need('Observation', { valueSets: ['untimed-c-peptide'], include: ['Observation:specimen'] }),
+      need('MedicationRequest', { include: ['MedicationRequest:medication'] }),
+      need('DeviceUseStatement', { include: ['DeviceUseStatement:device'] }),
+      need('ServiceRequest'),
+      need('Encounter'),
+    ],
+    TEST_VALUE_SETS,
+  );
+  const cPeptide: Observation = {
+    resourceType: 'Observation',
+    id: 'cp1',
+    status: 'final',
+    subject: ref(),
+    code: { coding: [{ system: LOINC, code: '1986-9' }] },
+    specimen: { reference: 'Specimen/sp1' },
+  };
+  const specimen = { resourceType: 'Specimen', id: 'sp1', subject: ref() } as FhirResource;
+  const otherSpecimen = { resourceType: 'Specimen', id: 'sp2', subject: ref('p2') } as FhirResource;
+  const medication = { resourceType: 'Medication', id: 'med1', code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '86009' }] } } as FhirResource;
+  const dus = { resourceType: 'DeviceUseStatement', id: 'dus1', status: 'active', subject: ref(), device: { reference: 'Device/pump1' } } as FhirResource;
+  const serviceRequest = { resourceType: 'ServiceRequest', id: 'sr1', status: 'active', intent: 'order', subject: ref() } as FhirResource;
+  const withMed: MedicationRequest = { ...medRequest, id: 'mr2', medicationCodeableConcept: undefined, medicationReference: { reference: 'Medication/med1' } };
+  const include = (resource: FhirResource) => ({ resource, search: { mode: 'include' as const } });
+  const keyOf = (template: string) => labs.find((t) => t.template.includes(template))!.key;
+  const gatherLabs = (request: CdsRequest) => gatherRecord({ request, patientId: 'p1', templates: labs, fhir: FHIR, logger: silentLogger });
+
+  it('keeps _include-d resources of the included types for this patient, and drops everything else', async () => {
+    const prefetch: Record<string, PrefetchValue> = {
+      patient,
+      coverage: searchset([coverage]),
+      [keyOf('Observation:specimen')]: { ...searchset([cPeptide]), entry: [{ resource: cPeptide }, include(specimen), include(otherSpecimen), include(condition)] },
+      // Included entries without search.mode (clients often leave it out) count too; a Medication names no patient.
+      [keyOf('MedicationRequest:medication')]: { ...searchset([withMed]), entry: [{ resource: withMed }, { resource: medication }] },
+      [keyOf('DeviceUseStatement')]: { ...searchset([dus]), entry: [{ resource: dus }, include(pump)] },
+      [keyOf('ServiceRequest')]: searchset([serviceRequest]),
+    };
+    const { record, sources, gaps } = await gatherLabs(hookRequest({ prefetch: { ...prefetch, observations: searchset([hba1c('a1c-1'), cPeptide]) } }));
+    expect(record.all('Specimen').map((s) => s.id)).toEqual(['sp1']);
+    expect(record.resolve(cPeptide.specimen)?.id).toBe('sp1');
+    expect(record.all('Condition')).toEqual([]); // not a type this key asks for
+    expect(record.resolve<MedicationRequest>('MedicationRequest/mr2')).toBeDefined();
+    expect(record.byCodes('MedicationRequest', [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '86009' }]).map((m) => m.id)).toEqual(['mr2']);
+    expect(record.byCodes('DeviceUseStatement', [{ system: HCPCS_CMS, code: 'E0784' }]).map((d) => d.id)).toEqual(['dus1']);
+    expect(record.all('ServiceRequest').map((s) => s.id)).toEqual(['sr1']);
+    // The C-peptide came under two keys: kept once.
+    expect(record.all('Observation').map((o) => o.id)).toEqual(['a1c-1', 'cp1']);
+    // No encounterId in the context: the encounter read does not apply (no query, no gap).
+    expect(sources.encounter).toBe('not-applicable');
+    expect(gaps.map((g) => g.key)).toEqual(['encounters']);
+  });
+
+  it('queries the includes and the encounter read from fhirServer when they are not prefetched', async () => {
+    const s = await start({ resources: [...chart, cPeptide, specimen, otherSpecimen, medication, withMed, dus, serviceRequest] });
+    const request = hookRequest({ server: s.url });
+    (request.context as Record<string, unknown>).encounterId = 'enc1';
+    const { record, sources, gaps } = await gatherLabs(request);
+    expect(gaps).toEqual([]);
+    expect(sources.encounter).toBe('fetched');
+    expect(s.requests.map((r) => decodeURIComponent(r.url))).toEqual(
+      expect.arrayContaining([
+        '/fhir/Encounter/enc1',
+        `/fhir/Observation?patient=Patient/p1&code=${LOINC}|1986-9&_include=Observation:specimen&_count=500`,
+        '/fhir/DeviceUseStatement?patient=Patient/p1&_include=DeviceUseStatement:device&_count=500',
+      ]),
+    );
+    expect(record.all('Specimen').map((x) => x.id)).toEqual(['sp1']);
+    expect(record.all('Medication').map((x) => x.id)).toEqual(['med1']);
+    expect(record.resolve('Device/pump1')).toBeDefined();
+    expect(record.all('Observation').map((o) => o.id).sort()).toEqual(['a1c-1', 'cp1']);
+    expect(record.all('Encounter').map((e) => e.id)).toEqual(['enc1']);
+  });
+});
