@@ -6,10 +6,10 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { buildHookResponse } from '../cards/build.js';
 import { ordersToEvaluate } from '../hooks/pipeline.js';
 import type { CdsRequest } from '../src/cds/types.js';
-import { policyLoincCodes } from '../src/compose.js';
+import { prefetchTemplatesFor } from '../src/compose.js';
 import { loadConfig } from '../src/config.js';
 import { gatherRecord } from '../src/fhir/gather.js';
-import { buildPrefetchTemplates } from '../src/fhir/prefetch.js';
+import type { PrefetchTemplate } from '../src/fhir/prefetch.js';
 import { silentLogger } from '../src/logger.js';
 import { determine } from '../src/policy/engine.js';
 import { allFacts } from '../src/policy/facts/index.js';
@@ -46,7 +46,7 @@ const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 export interface EngineDeps {
   policySet: ReturnType<typeof loadPolicySet>;
   catalogue: ReturnType<typeof loadOrderCatalogue>;
-  templates: ReturnType<typeof buildPrefetchTemplates>;
+  templates: PrefetchTemplate[];
   config: ReturnType<typeof loadConfig>;
 }
 
@@ -55,7 +55,7 @@ export function engineDeps(): EngineDeps {
   const config = loadConfig({ LOG_LEVEL: 'silent' });
   const policySet = loadPolicySet(config.policyDir, { facts: allFacts });
   const catalogue = policySet.orderCatalogue ?? loadOrderCatalogue(config.policyDir);
-  const templates = buildPrefetchTemplates(policyLoincCodes(policySet));
+  const templates = prefetchTemplatesFor(policySet);
   return { config, policySet, catalogue, templates };
 }
 

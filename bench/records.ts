@@ -5,6 +5,7 @@
 // that builds cards, the reference card and the coverage-information action, not the quiet "covered" one.
 // Same seed ⇒ byte-identical bodies. Nothing here reads the clock.
 import type { Bundle, FhirResource, Resource } from 'fhir/r4';
+import { prefetchFromResources } from '../test/support/prefetch.js';
 
 export type HookKind = 'order-sign' | 'order-select';
 
@@ -298,16 +299,6 @@ function smbg(c: Ctx, count: number): { readings: Resource[]; days: number } {
   return { readings, days: day - 1 };
 }
 
-function searchset(resources: Resource[]): Bundle {
-  return {
-    resourceType: 'Bundle',
-    type: 'searchset',
-    total: resources.length,
-    link: [{ relation: 'self', url: `${EHR}/search` }],
-    entry: resources.map((r) => ({ fullUrl: `${EHR}/${r.resourceType}/${r.id}`, resource: r as FhirResource, search: { mode: 'match' } })),
-  };
-}
-
 /** Builds the record of about `size` resources (exactly `size`, SMBG readings filling the rest). */
 export function buildRecord(size: number, seed = 20261124): BenchRecord {
   const patientId = `bench-${size}`;
@@ -325,23 +316,9 @@ export function buildRecord(size: number, seed = 20261124): BenchRecord {
   const { readings, days: span } = smbg(c, Math.max(0, size - base.length));
   const resources = [...base, ...readings];
 
-  const byType = (t: string) => resources.filter((r) => r.resourceType === t);
-  const encounters = byType('Encounter')
-    .sort((a, b) => String((b as { period?: { start?: string } }).period?.start).localeCompare(String((a as { period?: { start?: string } }).period?.start)))
-    .slice(0, 100);
-  const prefetch: Record<string, FhirResource | null> = {
-    patient: byType('Patient')[0] as FhirResource,
-    coverage: searchset(byType('Coverage')),
-    conditions: searchset(byType('Condition')),
-    observations: searchset(byType('Observation')),
-    medicationStatements: searchset(byType('MedicationStatement')),
-    medicationRequests: searchset(byType('MedicationRequest')),
-    procedures: searchset(byType('Procedure')),
-    encounters: searchset(encounters),
-    devices: searchset(byType('Device')),
-    allergies: searchset(byType('AllergyIntolerance')),
-    questionnaireResponses: searchset(byType('QuestionnaireResponse')),
-  };
+  // The prefetch an EHR would send for the service's derived discovery templates (encounters capped at 100 like the
+  // template's first page).
+  const prefetch = prefetchFromResources(resources, { patientId, fullUrlBase: EHR });
 
   const draft = (id: string, code: string, display: string, extra: Record<string, unknown> = {}) => ({
     resourceType: 'DeviceRequest' as const,

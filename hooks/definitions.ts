@@ -1,15 +1,24 @@
-// Discovery entries for the two services. Prefetch templates are built from the loaded policies (the Observation
-// codes the rules use), so the discovery document always asks for exactly what the rules need.
+// Discovery entries for the two services. Prefetch templates are derived from the loaded policies' data requirements
+// (src/policy/requirements.ts → src/fhir/prefetch.ts), so the discovery document asks for exactly what the rules read.
 import type { CdsServiceDefinition, HookName } from '../src/cds/types.js';
 import { type PrefetchTemplate, toDiscoveryPrefetch } from '../src/fhir/prefetch.js';
 import { CONFIGURATION_OPTIONS } from './pipeline.js';
 
-const USAGE =
-  'Send the infusion-pump order (DeviceRequest with an HCPCS or SNOMED code; companion MedicationRequests and supply ' +
-  'DeviceRequests in the same draftOrders) and either all prefetch keys or fhirServer + fhirAuthorization with read ' +
-  'access to Patient, Coverage, Condition, Observation, MedicationStatement, MedicationRequest, Procedure, Encounter, ' +
-  'Device, AllergyIntolerance and QuestionnaireResponse for the patient. Coverage must identify the payer ' +
-  '(Coverage.payor / type / class). Orders that are not infusion pumps, pump supplies or pump drugs are ignored.';
+/**
+ * What an EHR must give: the order, and either every prefetch key or FHIR read access to each type the templates ask
+ * for (their search types and `_include` targets, from the loaded policies' data requirements).
+ */
+export function usageRequirements(templates: readonly PrefetchTemplate[]): string {
+  const types: string[] = [];
+  for (const t of templates) for (const type of [t.resourceType, ...t.includedTypes]) if (!types.includes(type)) types.push(type);
+  const list = types.length > 1 ? `${types.slice(0, -1).join(', ')} and ${types[types.length - 1]}` : types.join('');
+  return (
+    'Send the infusion-pump order (DeviceRequest with an HCPCS or SNOMED code; companion MedicationRequests and supply ' +
+    'DeviceRequests in the same draftOrders) and either all prefetch keys or fhirServer + fhirAuthorization with read ' +
+    `access to ${list} for the patient. Coverage must identify the payer ` +
+    '(Coverage.payor / type / class). Orders that are not infusion pumps, pump supplies or pump drugs are ignored.'
+  );
+}
 
 /** CRD versions whose response shapes this service can emit (2.0.1 is the default when none is requested). */
 export const CRD_VERSIONS_DECLARED = ['2.2'];
@@ -20,7 +29,7 @@ function definition(hook: HookName, id: string, title: string, description: stri
     id,
     title,
     description,
-    usageRequirements: USAGE,
+    usageRequirements: usageRequirements(templates),
     prefetch: toDiscoveryPrefetch(templates),
     extension: {
       'davinci-crd.version': CRD_VERSIONS_DECLARED,

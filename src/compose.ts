@@ -5,12 +5,13 @@ import { createHookServices } from '../hooks/index.js';
 import { createApp } from './app.js';
 import { createJwtVerifier } from './auth/verifier.js';
 import type { Config } from './config.js';
-import { buildPrefetchTemplates } from './fhir/prefetch.js';
+import { buildPrefetchTemplates, type PrefetchTemplate } from './fhir/prefetch.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { allFacts } from './policy/facts/index.js';
 import { loadPolicySet, readParameterOverrides, type PolicySet } from './policy/loader.js';
 import { loadOrderCatalogue } from './policy/orders.js';
+import { deriveDataRequirements } from './policy/requirements.js';
 import type { AssertionSink, FeedbackStore, SharedReplayGuard } from './store/types.js';
 import type { Router } from 'express';
 import { formsRouter } from './forms/routes.js';
@@ -38,15 +39,12 @@ export interface Composed {
 }
 
 
-/** LOINC codes the loaded policies use: the Observation prefetch asks for exactly these. */
-export function policyLoincCodes(policySet: PolicySet): { system: string; code: string }[] {
-  const out = new Map<string, { system: string; code: string }>();
-  for (const id of policySet.valueSets.ids()) {
-    for (const c of policySet.valueSets.codings(id)) {
-      if (c.system === 'http://loinc.org') out.set(c.code, { system: c.system, code: c.code });
-    }
-  }
-  return [...out.values()].sort((a, b) => a.code.localeCompare(b.code));
+/**
+ * The prefetch templates (and fallback queries) of the loaded policies: derived from what their criteria and the order
+ * model read (src/policy/requirements.ts), so discovery asks for exactly that.
+ */
+export function prefetchTemplatesFor(policySet: PolicySet): PrefetchTemplate[] {
+  return buildPrefetchTemplates(deriveDataRequirements(policySet), policySet.valueSets);
 }
 
 export function compose(config: Config, logger: Logger, options: ComposeOptions, env = process.env): Composed {
@@ -57,7 +55,7 @@ export function compose(config: Config, logger: Logger, options: ComposeOptions,
     overridesSource: overridesFile,
   });
   const catalogue = policySet.orderCatalogue ?? loadOrderCatalogue(config.policyDir);
-  const prefetchTemplates = buildPrefetchTemplates(policyLoincCodes(policySet));
+  const prefetchTemplates = prefetchTemplatesFor(policySet);
   const services = createHookServices({
     config,
     policySet,

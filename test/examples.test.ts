@@ -10,6 +10,7 @@ import { validateCdsResponse, validateRequest } from '../src/cds/schemas.js';
 import type { Action, Card } from '../src/cds/types.js';
 import { testApp } from './support/app.js';
 import { startFhirServer, type TestFhirServer } from './support/fhir-server.js';
+import { defaultTemplates } from './support/prefetch.js';
 import { DEMO_ACCESS_TOKEN, DEMO_FHIR_SERVER, exampleFiles, exampleJson, examplesReadme, scenarioBySlug } from './fixtures/scenarios.js';
 
 const DIR = new URL('../examples/', import.meta.url);
@@ -59,7 +60,7 @@ describe.each(FILES.map((f) => [f.file, f] as const))('%s', (file, f) => {
       expect(body.fhirAuthorization.access_token).toBe(DEMO_ACCESS_TOKEN);
     } else {
       expect(Object.keys(body.prefetch).sort()).toEqual(
-        ['allergies', 'conditions', 'coverage', 'devices', 'encounters', 'medicationRequests', 'medicationStatements', 'observations', 'patient', 'procedures', 'questionnaireResponses'].sort(),
+        defaultTemplates().map((t) => t.key).filter((k) => k !== 'encounter').sort(),
       );
       expect(body.fhirServer).toBeUndefined();
     }

@@ -46,10 +46,13 @@ describe('fallback to fhirServer', () => {
     fhir.setBehaviour({ delayMs: 50 });
     const res = await request(t.app).post(SIGN).send(hookBody({ fhirServer: fhir.url, accessToken: TOKEN })).expect(200);
     expect(validateCdsResponse(res.body)).toEqual([]);
-    expect(fhir.requests.length).toBeGreaterThanOrEqual(11);
+    expect(fhir.requests.length).toBeGreaterThanOrEqual(14);
     expect(new Set(fhir.requests.map((r) => r.authorization))).toEqual(new Set([`Bearer ${TOKEN}`]));
     // 25 glucose readings at page size 10 ⇒ three Observation pages.
-    expect(fhir.requests.filter((r) => /\/Observation\?/.test(r.url)).length).toBe(3);
+    const observations = fhir.requests.filter((r) => /\/Observation\?/.test(r.url));
+    expect(observations.filter((r) => !r.url.includes('_include')).length).toBe(3);
+    // The untimed C-peptide search (with its Specimen) is a key of its own: one page, nothing found.
+    expect(observations.filter((r) => r.url.includes('_include=Observation:specimen')).length).toBe(1);
     expect(fhir.peakConcurrency).toBeGreaterThan(1);
     // The coverage assertion names the Coverage read from the server.
     const ext = res.body.systemActions[0].resource.extension[0].extension;

@@ -20,6 +20,8 @@ import type { CdsRequest, PrefetchValue } from '../src/cds/types.js';
 import type { Config } from '../src/config.js';
 import { gatherRecord, type GatheredRecord } from '../src/fhir/gather.js';
 import { buildPrefetchTemplates } from '../src/fhir/prefetch.js';
+import type { DataRequirement } from '../src/policy/requirements.js';
+import { ValueSetStore } from '../src/policy/valuesets.js';
 import { HttpError } from '../src/http/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { closedPortUrl, startFhirServer, type TestFhirServer } from './support/fhir-server.js';
@@ -28,10 +30,19 @@ const TOKEN = 'ehr-issued-access-token-1234';
 const LOINC = 'http://loinc.org';
 const HCPCS_CMS = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
 const HCPCS_BLUEBUTTON = 'https://bluebutton.cms.gov/resources/codesystem/hcpcs';
-const templates = buildPrefetchTemplates([
-  { system: LOINC, code: '4548-4' }, // HbA1c
-  { system: LOINC, code: '1986-9' }, // C-peptide
+const TEST_VALUE_SETS = new ValueSetStore([
+  { id: 'labs', title: 'HbA1c and C-peptide', include: [{ system: LOINC, codes: ['4548-4', '1986-9'] }] },
+  { id: 'untimed-c-peptide', title: 'untimed C-peptide', include: [{ system: LOINC, codes: ['1986-9'] }] },
 ]);
+const need = (type: string, extra: Partial<DataRequirement> = {}): DataRequirement => ({ type, purpose: ['test'], ...extra });
+/** The keys of the earlier fixed list, now derived from requirements (the `encounter` read is tested on its own). */
+const allTemplates = buildPrefetchTemplates(
+  ['Condition', 'Observation', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'Device', 'AllergyIntolerance', 'QuestionnaireResponse'].map(
+    (type) => need(type, type === 'Observation' ? { valueSets: ['labs'] } : {}),
+  ),
+  TEST_VALUE_SETS,
+);
+const templates = allTemplates.filter((t) => t.key !== 'encounter');
 const FHIR: Config['fhir'] = { queryTimeoutMs: 1500, totalBudgetMs: 3000, maxPages: 10, pageSize: 500 };
 const SLOW: Config['fhir'] = { queryTimeoutMs: 200, totalBudgetMs: 400, maxPages: 10, pageSize: 500 };
 const ALL_KEYS = templates.map((t) => t.key);
@@ -467,5 +478,82 @@ describe('gatherRecord: paging', () => {
     expect(offline.record.all('Observation')).toHaveLength(10);
     expect(offline.gaps.map((g) => g.key)).toEqual(['observations']);
     expect(offline.gaps[0]?.reason).toMatch(/more pages that could not be read: the request has no fhirServer/);
+  });
+});
+
+describe('gatherRecord: what the derived templates bring', () => {
+  const labs = buildPrefetchTemplates(
+    [
+      need('Observation', { valueSets: ['labs'] }),
+      need('Observation', { valueSets: ['untimed-c-peptide'], include: ['Observation:specimen'] }),
+      need('MedicationRequest', { include: ['MedicationRequest:medication'] }),
+      need('DeviceUseStatement', { include: ['DeviceUseStatement:device'] }),
+      need('ServiceRequest'),
+      need('Encounter'),
+    ],
+    TEST_VALUE_SETS,
+  );
+  const cPeptide: Observation = {
+    resourceType: 'Observation',
+    id: 'cp1',
+    status: 'final',
+    subject: ref(),
+    code: { coding: [{ system: LOINC, code: '1986-9' }] },
+    specimen: { reference: 'Specimen/sp1' },
+  };
+  const specimen = { resourceType: 'Specimen', id: 'sp1', subject: ref() } as FhirResource;
+  const otherSpecimen = { resourceType: 'Specimen', id: 'sp2', subject: ref('p2') } as FhirResource;
+  const medication = { resourceType: 'Medication', id: 'med1', code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '86009' }] } } as FhirResource;
+  const dus = { resourceType: 'DeviceUseStatement', id: 'dus1', status: 'active', subject: ref(), device: { reference: 'Device/pump1' } } as FhirResource;
+  const serviceRequest = { resourceType: 'ServiceRequest', id: 'sr1', status: 'active', intent: 'order', subject: ref() } as FhirResource;
+  const withMed: MedicationRequest = { ...medRequest, id: 'mr2', medicationCodeableConcept: undefined, medicationReference: { reference: 'Medication/med1' } };
+  const include = (resource: FhirResource) => ({ resource, search: { mode: 'include' as const } });
+  const keyOf = (template: string) => labs.find((t) => t.template.includes(template))!.key;
+  const gatherLabs = (request: CdsRequest) => gatherRecord({ request, patientId: 'p1', templates: labs, fhir: FHIR, logger: silentLogger });
+
+  it('keeps _include-d resources of the included types for this patient, and drops everything else', async () => {
+    const prefetch: Record<string, PrefetchValue> = {
+      patient,
+      coverage: searchset([coverage]),
+      [keyOf('Observation:specimen')]: { ...searchset([cPeptide]), entry: [{ resource: cPeptide }, include(specimen), include(otherSpecimen), include(condition)] },
+      // Included entries without search.mode (clients often leave it out) count too; a Medication names no patient.
+      [keyOf('MedicationRequest:medication')]: { ...searchset([withMed]), entry: [{ resource: withMed }, { resource: medication }] },
+      [keyOf('DeviceUseStatement')]: { ...searchset([dus]), entry: [{ resource: dus }, include(pump)] },
+      [keyOf('ServiceRequest')]: searchset([serviceRequest]),
+    };
+    const { record, sources, gaps } = await gatherLabs(hookRequest({ prefetch: { ...prefetch, observations: searchset([hba1c('a1c-1'), cPeptide]) } }));
+    expect(record.all('Specimen').map((s) => s.id)).toEqual(['sp1']);
+    expect(record.resolve(cPeptide.specimen)?.id).toBe('sp1');
+    expect(record.all('Condition')).toEqual([]); // not a type this key asks for
+    expect(record.resolve<MedicationRequest>('MedicationRequest/mr2')).toBeDefined();
+    expect(record.byCodes('MedicationRequest', [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '86009' }]).map((m) => m.id)).toEqual(['mr2']);
+    expect(record.byCodes('DeviceUseStatement', [{ system: HCPCS_CMS, code: 'E0784' }]).map((d) => d.id)).toEqual(['dus1']);
+    expect(record.all('ServiceRequest').map((s) => s.id)).toEqual(['sr1']);
+    // The C-peptide came under two keys: kept once.
+    expect(record.all('Observation').map((o) => o.id)).toEqual(['a1c-1', 'cp1']);
+    // No encounterId in the context: the encounter read does not apply (no query, no gap).
+    expect(sources.encounter).toBe('not-applicable');
+    expect(gaps.map((g) => g.key)).toEqual(['encounters']);
+  });
+
+  it('queries the includes and the encounter read from fhirServer when they are not prefetched', async () => {
+    const s = await start({ resources: [...chart, cPeptide, specimen, otherSpecimen, medication, withMed, dus, serviceRequest] });
+    const request = hookRequest({ server: s.url });
+    (request.context as Record<string, unknown>).encounterId = 'enc1';
+    const { record, sources, gaps } = await gatherLabs(request);
+    expect(gaps).toEqual([]);
+    expect(sources.encounter).toBe('fetched');
+    expect(s.requests.map((r) => decodeURIComponent(r.url))).toEqual(
+      expect.arrayContaining([
+        '/fhir/Encounter/enc1',
+        `/fhir/Observation?patient=Patient/p1&code=${LOINC}|1986-9&_include=Observation:specimen&_count=500`,
+        '/fhir/DeviceUseStatement?patient=Patient/p1&_include=DeviceUseStatement:device&_count=500',
+      ]),
+    );
+    expect(record.all('Specimen').map((x) => x.id)).toEqual(['sp1']);
+    expect(record.all('Medication').map((x) => x.id)).toEqual(['med1']);
+    expect(record.resolve('Device/pump1')).toBeDefined();
+    expect(record.all('Observation').map((o) => o.id).sort()).toEqual(['a1c-1', 'cp1']);
+    expect(record.all('Encounter').map((e) => e.id)).toEqual(['enc1']);
   });
 });

@@ -2,6 +2,10 @@
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateCdsResponse, validateDiscovery } from '../src/cds/schemas.js';
+import { buildPrefetchTemplates, MAX_TEMPLATE_LENGTH, toDiscoveryPrefetch } from '../src/fhir/prefetch.js';
+import { allFacts } from '../src/policy/facts/index.js';
+import { loadPolicySet } from '../src/policy/loader.js';
+import { deriveDataRequirements } from '../src/policy/requirements.js';
 import { testApp } from './support/app.js';
 import { hookBody, minimalPrefetch, nonPumpOrder, pumpOrder } from './support/requests.js';
 
@@ -34,23 +38,61 @@ describe('discovery', () => {
     }
   });
 
-  it('asks only for CDS Hooks 2.0 prefetch tokens and for exactly the data the rules need', async () => {
+  it('asks only for CDS Hooks 2.0 prefetch tokens', async () => {
     const res = await request(t.app).get('/cds-services').expect(200);
-    const prefetch = res.body.services[1].prefetch as Record<string, string>;
-    expect(Object.keys(prefetch).sort()).toEqual(
-      ['allergies', 'conditions', 'coverage', 'devices', 'encounters', 'medicationRequests', 'medicationStatements', 'observations', 'patient', 'procedures', 'questionnaireResponses'].sort(),
-    );
-    expect(prefetch.patient).toBe('Patient/{{context.patientId}}');
-    expect(prefetch.coverage).toBe('Coverage?patient={{context.patientId}}&status=active');
-    for (const template of Object.values(prefetch)) {
-      for (const token of template.match(/\{\{[^}]*\}\}/g) ?? []) {
-        expect(['{{context.patientId}}', '{{context.userId}}', '{{context.encounterId}}', '{{userPractitionerId}}', '{{userPractitionerRoleId}}']).toContain(token);
+    for (const service of res.body.services) {
+      for (const template of Object.values(service.prefetch as Record<string, string>)) {
+        for (const token of template.match(/\{\{[^}]*\}\}/g) ?? []) {
+          expect(['{{context.patientId}}', '{{context.userId}}', '{{context.encounterId}}', '{{userPractitionerId}}', '{{userPractitionerRoleId}}']).toContain(token);
+        }
+        expect(template.length).toBeLessThanOrEqual(MAX_TEMPLATE_LENGTH);
       }
     }
-    // Observations are filtered to the LOINC codes of the loaded policies (fasting C-peptide among them).
-    expect(prefetch.observations).toMatch(/^Observation\?patient=\{\{context\.patientId\}\}&code=/);
+  });
+
+  it('asks for exactly what the loaded policies and the order model read (derived, not a fixed list)', async () => {
+    const res = await request(t.app).get('/cds-services').expect(200);
+    const policySet = loadPolicySet(t.config.policyDir, { facts: allFacts });
+    const requirements = deriveDataRequirements(policySet);
+    const expected = toDiscoveryPrefetch(buildPrefetchTemplates(requirements, policySet.valueSets));
+    for (const service of res.body.services) expect(service.prefetch).toEqual(expected);
+    const prefetch = res.body.services[1].prefetch as Record<string, string>;
+    expect(prefetch.patient).toBe('Patient/{{context.patientId}}');
+    expect(prefetch.coverage).toBe('Coverage?patient={{context.patientId}}&status=active');
+
+    // Every type a criterion reads is asked for, as the template's type or as an _include target …
+    const templates = Object.values(prefetch);
+    const asked = (type: string) =>
+      templates.some((tp) => tp.startsWith(`${type}?`) || tp.startsWith(`${type}/`)) ||
+      templates.some((tp) => new RegExp(`_include=[A-Za-z]+:${type === 'Medication' ? 'medication' : type === 'Specimen' ? 'specimen' : 'device'}\\b`).test(tp));
+    for (const r of requirements) expect(asked(r.type), `${r.type} for ${r.purpose.join(', ')}`).toBe(true);
+    for (const type of ['DeviceUseStatement', 'ServiceRequest', 'MedicationRequest', 'Encounter', 'Device', 'QuestionnaireResponse']) expect(asked(type), type).toBe(true);
+    for (const type of ['Specimen', 'Medication', 'Device']) expect(asked(type), `${type} (included)`).toBe(true);
+    // … and every code of a value set a criterion restricts a type by is in one of that type's templates, unless the
+    // type is asked for whole.
+    for (const r of requirements) {
+      const ofType = templates.filter((tp) => tp.startsWith(`${r.type}?`));
+      if (ofType.some((tp) => !/&(code|type|component-code)=/.test(tp))) continue;
+      for (const id of r.valueSets ?? []) {
+        for (const c of policySet.valueSets.codings(id)) {
+          expect(ofType.some((tp) => tp.includes(`${c.system}|${c.code}`)), `${id} ${c.code} (${r.purpose[0]})`).toBe(true);
+        }
+      }
+    }
+    // The untimed C-peptide comes with its Specimen (fasting status), the other labs without.
+    const specimenKey = Object.entries(prefetch).find(([, tp]) => tp.includes('_include=Observation:specimen'));
+    expect(specimenKey?.[1]).toContain('http://loinc.org|1986-9');
     expect(prefetch.observations).toContain('http://loinc.org|13037-7');
     expect(prefetch.observations).toContain('http://loinc.org|4548-4');
+    // Nothing reads AllergyIntolerance today, so nothing asks for it.
+    expect(templates.some((tp) => tp.startsWith('AllergyIntolerance'))).toBe(false);
+  });
+
+  it('names every resource type it reads in usageRequirements', async () => {
+    const res = await request(t.app).get('/cds-services').expect(200);
+    for (const type of ['Patient', 'Coverage', 'Observation', 'DeviceUseStatement', 'Specimen', 'Medication', 'ServiceRequest']) {
+      expect(res.body.services[0].usageRequirements).toContain(type);
+    }
   });
 });
 

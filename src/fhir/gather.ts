@@ -12,10 +12,11 @@ import type { Config } from '../config.js';
 import { preconditionFailed } from '../http/errors.js';
 import type { Logger } from '../logger.js';
 import { createFhirClient, FhirQueryError, type FhirClient } from './client.js';
-import { expandTemplate, type PrefetchTemplate } from './prefetch.js';
+import { expandTemplate, PrefetchTokenError, type PrefetchTemplate } from './prefetch.js';
 import { PatientRecord, type RecordGap } from './record.js';
 
-export type RecordSource = 'prefetch' | 'prefetch-null' | 'fetched' | 'failed';
+/** `not-applicable`: the template's token has no value in this call (no encounterId): nothing to ask for, no gap. */
+export type RecordSource = 'prefetch' | 'prefetch-null' | 'fetched' | 'failed' | 'not-applicable';
 
 export interface GatherOptions {
   request: CdsRequest;
@@ -70,6 +71,11 @@ export async function gatherRecord(options: GatherOptions): Promise<GatheredReco
   for (const template of templates) {
     const { key } = template;
     if (!Object.hasOwn(prefetch, key) || prefetch[key] === undefined) {
+      if (!applies(template, context)) {
+        sources[key] = 'not-applicable';
+        collected.set(key, []);
+        continue;
+      }
       pending.push({ template, why: 'was not prefetched' });
       continue;
     }
@@ -224,7 +230,7 @@ export async function gatherRecord(options: GatherOptions): Promise<GatheredReco
     const list = collected.get(template.key) ?? [];
     let ignored = 0;
     for (const r of list) {
-      if (belongsToPatient(r, template.resourceType, patientId)) resources.push(r);
+      if (belongsToPatient(r, template.resourceType, patientId) || isIncluded(r, template, patientId)) resources.push(r);
       else ignored++;
     }
     if (ignored > 0) logger.warn({ key: template.key, ignored }, 'resources of another type or patient ignored');
@@ -287,6 +293,38 @@ export function queryUrl(template: PrefetchTemplate, context: Record<string, unk
   return url;
 }
 
+/** Whether the template can be expanded for this call: a token without a value (no encounterId) means it cannot. */
+function applies(template: PrefetchTemplate, context: Record<string, unknown>): boolean {
+  try {
+    expandTemplate(template.template, context);
+    return true;
+  } catch (err) {
+    return !(err instanceof PrefetchTokenError && err.missingValue);
+  }
+}
+
+/**
+ * A resource the template's `_include`s bring (Specimen, Medication, Device): kept when of an included type and, if it
+ * names a patient at all, this patient. Prefetch entries are accepted whether or not they say `search.mode = include`
+ * (clients often leave it out).
+ */
+function isIncluded(resource: Resource, template: PrefetchTemplate, patientId: string): boolean {
+  return (
+    !!resource &&
+    typeof resource.resourceType === 'string' &&
+    resource.resourceType !== template.resourceType &&
+    template.includedTypes.includes(resource.resourceType) &&
+    (patientReference(resource) === undefined || belongsToPatient(resource, resource.resourceType, patientId))
+  );
+}
+
+/** The element by which a resource names its patient, if it has one (a Medication or a stock Device has none). */
+function patientReference(resource: Resource): unknown {
+  const r = resource as any;
+  const pick = PATIENT_REFERENCE[resource.resourceType];
+  return pick ? pick(r) : (r.subject ?? r.patient);
+}
+
 /** Where each type points at its patient; types not listed are kept if they have no subject/patient at all. */
 const PATIENT_REFERENCE: Record<string, (r: any) => Reference | undefined> = {
   Coverage: (r) => r.beneficiary,
@@ -303,6 +341,7 @@ const PATIENT_REFERENCE: Record<string, (r: any) => Reference | undefined> = {
   DeviceRequest: (r) => r.subject,
   DeviceUseStatement: (r) => r.subject,
   ServiceRequest: (r) => r.subject,
+  Specimen: (r) => r.subject,
 };
 
 /** Only the template's type, and only this patient's data: a misbehaving server or client must not mix patients. */

@@ -1,7 +1,8 @@
 // PatientRecord: one indexed snapshot of the patient's resources, built once per request.
-// Lookups by type, by `system|code` and by reference are O(1); policy facts select small candidate sets here before
-// running FHIRPath or arithmetic on them, so cost grows linearly with record size.
-import type { CodeableConcept, FhirResource, Patient, Reference, Resource } from 'fhir/r4';
+// Lookups by type, by `system|code` (own code, referenced Medication/Device code, Observation component code) and by
+// reference are O(1); policy facts select small candidate sets here before running FHIRPath or arithmetic on them, so
+// cost grows linearly with record size. Malformed elements are ignored, never an exception.
+import type { FhirResource, Patient, Reference, Resource } from 'fhir/r4';
 import { HCPCS, HCPCS_BLUEBUTTON, HCPCS_CRD, LOINC, SNOMED } from './systems.js';
 
 /** A part of the record that could not be read (prefetch key missing and the FHIR query failed, timed out, ...). */
@@ -23,69 +24,126 @@ const SYSTEM_ALIASES: Record<string, string> = {
 };
 
 export function canonicalSystem(system: string | undefined): string {
-  const s = (system ?? '').trim();
+  const s = typeof system === 'string' ? system.trim() : '';
   return SYSTEM_ALIASES[s] ?? s;
 }
 
-export function codeKey(system: string | undefined, code: string | undefined): string {
-  return `${canonicalSystem(system)}|${(code ?? '').trim()}`;
+/**
+ * The spellings a FHIR search must ask for a system's codes under: HCPCS is really sent three ways (THO, CRD, Blue
+ * Button), so each is asked; the other aliases folded above are defensive and not worth longer URLs.
+ */
+const SEARCH_SPELLINGS: Record<string, string[]> = { [HCPCS]: [HCPCS, HCPCS_CRD, HCPCS_BLUEBUTTON] };
+
+export function systemSpellings(system: string): string[] {
+  const canonical = canonicalSystem(system);
+  return SEARCH_SPELLINGS[canonical] ?? [canonical];
 }
 
+export function codeKey(system: string | undefined, code: string | undefined): string {
+  return `${canonicalSystem(system)}|${typeof code === 'string' ? code.trim() : ''}`;
+}
+
+/** Where a coding was found: the resource's own code element(s), or an Observation component's code. */
+export type CodeElement = 'code' | 'component';
+
 /** The code-bearing elements indexed per resource type (the element the policies select on). */
-const CODE_PATHS: Record<string, (r: any) => (CodeableConcept | undefined)[]> = {
+const CODE_PATHS: Record<string, (r: any) => unknown[]> = {
   Observation: (r) => [r.code],
   Condition: (r) => [r.code],
   Procedure: (r) => [r.code],
   MedicationStatement: (r) => [r.medicationCodeableConcept],
   MedicationRequest: (r) => [r.medicationCodeableConcept],
   MedicationAdministration: (r) => [r.medicationCodeableConcept],
+  Medication: (r) => [r.code],
   Device: (r) => [r.type],
   DeviceRequest: (r) => [r.codeCodeableConcept],
   DeviceUseStatement: (r) => [r.device?.concept],
   ServiceRequest: (r) => [r.code],
-  Encounter: (r) => r.type ?? [],
+  Encounter: (r) => (Array.isArray(r.type) ? r.type : []),
   AllergyIntolerance: (r) => [r.code],
   Coverage: (r) => [r.type],
+  Specimen: (r) => [r.type],
   QuestionnaireResponse: () => [],
 };
+
+/**
+ * Resource types whose code may instead sit on a referenced resource: indexed under the referenced resource's codes
+ * once the whole record is in (a MedicationRequest by its Medication's code, a DeviceUseStatement by its Device's type),
+ * so byCodes finds them either way. Contained resources (`#id`) are followed too.
+ */
+const CODE_BY_REFERENCE: Record<string, (r: any) => unknown> = {
+  MedicationStatement: (r) => r.medicationReference,
+  MedicationRequest: (r) => r.medicationReference,
+  MedicationAdministration: (r) => r.medicationReference,
+  DeviceUseStatement: (r) => r.device,
+};
+
+/** The codings of a CodeableConcept as received, ignoring anything that is not a coding object (malformed data). */
+function codingsOf(cc: unknown): { system?: unknown; code?: unknown }[] {
+  const coding = cc && typeof cc === 'object' ? (cc as { coding?: unknown }).coding : undefined;
+  if (!Array.isArray(coding)) return [];
+  return coding.filter((c): c is { system?: unknown; code?: unknown } => !!c && typeof c === 'object' && typeof (c as { code?: unknown }).code === 'string');
+}
+
+const REF_TAIL = /([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/;
 
 export class PatientRecord {
   readonly patientId: string;
   readonly patient?: Patient;
   readonly gaps: RecordGap[];
   private readonly byType = new Map<string, Resource[]>();
+  /** `Type#system|code` → resources whose own code element carries the coding. */
   private readonly byTypeAndCode = new Map<string, Resource[]>();
+  /** `Type#system|code` → Observations with a component coded so. */
+  private readonly byComponentCode = new Map<string, Resource[]>();
   private readonly byRef = new Map<string, Resource>();
 
+  /** Never throws on malformed resources: elements of the wrong shape are ignored (not indexed, not resolvable). */
   constructor(patientId: string, resources: Iterable<FhirResource | Resource>, gaps: RecordGap[] = []) {
     this.patientId = patientId;
     this.gaps = gaps;
     for (const resource of resources) this.add(resource);
+    for (const [type, pick] of Object.entries(CODE_BY_REFERENCE)) {
+      for (const r of this.byType.get(type) ?? []) {
+        const target = this.resolve(pick(r) as Reference | undefined, r);
+        const paths = target ? CODE_PATHS[target.resourceType] : undefined;
+        if (paths) for (const cc of paths(target)) this.index(this.byTypeAndCode, type, r, cc);
+      }
+    }
     const patient = this.resolve(`Patient/${patientId}`) ?? this.all('Patient')[0];
     if (patient) this.patient = patient as Patient;
   }
 
   private add(resource: Resource): void {
-    if (!resource || typeof resource.resourceType !== 'string') return;
-    if (resource.id) {
-      const ref = `${resource.resourceType}/${resource.id}`;
+    if (!resource || typeof resource !== 'object' || typeof resource.resourceType !== 'string') return;
+    const type = resource.resourceType;
+    const id: unknown = resource.id;
+    if (typeof id === 'string' ? id !== '' : typeof id === 'number') {
+      const ref = `${type}/${id}`;
       if (this.byRef.has(ref)) return; // same resource from two prefetch keys / pages
       this.byRef.set(ref, resource);
     }
-    let list = this.byType.get(resource.resourceType);
-    if (!list) this.byType.set(resource.resourceType, (list = []));
+    let list = this.byType.get(type);
+    if (!list) this.byType.set(type, (list = []));
     list.push(resource);
-    const paths = CODE_PATHS[resource.resourceType];
-    if (!paths) return;
-    // Runs once per resource of a record of thousands: no per-resource allocations beyond the keys themselves.
-    for (const cc of paths(resource)) {
-      for (const coding of cc?.coding ?? []) {
-        const key = `${resource.resourceType}#${codeKey(coding.system, coding.code)}`;
-        let bucket = this.byTypeAndCode.get(key);
-        if (!bucket) this.byTypeAndCode.set(key, (bucket = []));
-        // The same coding twice on one resource: buckets are filled resource by resource, so a repeat is the last one.
-        if (bucket[bucket.length - 1] !== resource) bucket.push(resource);
+    const paths = CODE_PATHS[type];
+    if (paths) for (const cc of paths(resource)) this.index(this.byTypeAndCode, type, resource, cc);
+    if (type === 'Observation') {
+      const components: unknown = (resource as { component?: unknown }).component;
+      if (Array.isArray(components)) {
+        for (const c of components) if (c && typeof c === 'object') this.index(this.byComponentCode, type, resource, (c as { code?: unknown }).code);
       }
+    }
+  }
+
+  // Runs once per resource of a record of thousands: no per-resource allocations beyond the keys themselves.
+  private index(map: Map<string, Resource[]>, type: string, resource: Resource, cc: unknown): void {
+    for (const coding of codingsOf(cc)) {
+      const key = `${type}#${codeKey(typeof coding.system === 'string' ? coding.system : undefined, coding.code as string)}`;
+      let bucket = map.get(key);
+      if (!bucket) map.set(key, (bucket = []));
+      // The same coding twice on one resource: buckets are filled resource by resource, so a repeat is the last one.
+      if (bucket[bucket.length - 1] !== resource) bucket.push(resource);
     }
   }
 
@@ -94,26 +152,49 @@ export class PatientRecord {
     return (this.byType.get(resourceType) ?? []) as T[];
   }
 
-  /** Resources of `resourceType` carrying any of the codings (system aliases folded; codes trimmed). */
-  byCodes<T extends Resource = Resource>(resourceType: string, codings: Iterable<{ system?: string; code?: string }>): T[] {
+  /**
+   * Resources of `resourceType` carrying any of the codings (system aliases folded; codes trimmed): on their own code
+   * element (for medication and device-use resources, also the referenced Medication's / Device's code), or, for
+   * Observations, on a component. `element` restricts the match to one of the two.
+   */
+  byCodes<T extends Resource = Resource>(
+    resourceType: string,
+    codings: Iterable<{ system?: string; code?: string }>,
+    element?: CodeElement,
+  ): T[] {
     const out: Resource[] = [];
     const seen = new Set<Resource>();
+    const maps = element === 'code' ? [this.byTypeAndCode] : element === 'component' ? [this.byComponentCode] : [this.byTypeAndCode, this.byComponentCode];
     for (const c of codings) {
-      for (const r of this.byTypeAndCode.get(`${resourceType}#${codeKey(c.system, c.code)}`) ?? []) {
-        if (!seen.has(r)) {
-          seen.add(r);
-          out.push(r);
+      if (!c || typeof c.code !== 'string') continue;
+      const key = `${resourceType}#${codeKey(c.system, c.code)}`;
+      for (const map of maps) {
+        for (const r of map.get(key) ?? []) {
+          if (!seen.has(r)) {
+            seen.add(r);
+            out.push(r);
+          }
         }
       }
     }
     return out as T[];
   }
 
-  /** Resolve `Type/id` (or a Reference) against the record. Absolute and contained references are not followed. */
-  resolve<T extends Resource = Resource>(ref: string | Reference | undefined): T | undefined {
-    const s = typeof ref === 'string' ? ref : ref?.reference;
-    if (!s) return undefined;
-    const m = /([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/.exec(s);
+  /**
+   * Resolve `Type/id`, an absolute URL ending in `Type/id`, or a Reference against the record. A contained reference
+   * (`#id`) is resolved in `from.contained` when the owning resource is given.
+   */
+  resolve<T extends Resource = Resource>(ref: string | Reference | undefined, from?: Resource): T | undefined {
+    const s: unknown = typeof ref === 'string' ? ref : ref && typeof ref === 'object' ? ref.reference : undefined;
+    if (typeof s !== 'string' || !s) return undefined;
+    if (s.startsWith('#')) {
+      const contained: unknown = (from as { contained?: unknown } | undefined)?.contained;
+      if (!Array.isArray(contained)) return undefined;
+      const id = s.slice(1);
+      const hit = contained.find((c) => c && typeof c === 'object' && typeof c.resourceType === 'string' && c.id === id);
+      return hit as T | undefined;
+    }
+    const m = REF_TAIL.exec(s);
     return m ? (this.byRef.get(m[1]!) as T | undefined) : undefined;
   }
 

