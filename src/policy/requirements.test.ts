@@ -17,40 +17,29 @@ function leaves(node: PolicyNode): PolicyNode[] {
 }
 
 describe('deriveDataRequirements', () => {
-  it('declares the data of every registered fact', () => {
-    expect(Object.keys(FACT_REQUIREMENTS).sort()).toEqual(Object.keys(allFacts).sort());
+  it('takes what every kind, fact and anchor of the loaded policies declares (the loader collects it)', () => {
+    const fromLoader = policySet.dataRequirements.map((r) => r.type);
+    expect(requirements.map((r) => r.type)).toEqual(expect.arrayContaining(fromLoader));
+    // Every requirement says who needs it: policy and criterion (#) or anchor (@), with the kind or fact.
+    for (const r of policySet.dataRequirements) for (const p of r.purpose) expect(p).toMatch(/^medicare-csii[#@][a-z0-9-]+ \(/);
   });
 
-  it('gives each leaf reading the record at least one requirement naming the policy, criterion and fact', () => {
-    const readsNothing = new Set(['insulinPumpCode', 'notImplantableInsulinPump', 'supplyPumpPairing']);
-    for (const leaf of leaves(policySet.policies[0]!.criteria)) {
-      if (leaf.kind !== 'fact' || readsNothing.has(leaf.fact)) continue;
-      const reqs = forCriterion(leaf.id);
-      expect(reqs.length, leaf.id).toBeGreaterThan(0);
-      expect(reqs.every((r) => r.purpose[0] === `medicare-csii#${leaf.id} (${leaf.fact})`)).toBe(true);
-    }
-  });
-
-  it('reads what the CSII facts read: pump start, fasting Specimen, attestations, medications with their Medication', () => {
-    // Pump initiation anchor (MDI measured as of the pump start for continued coverage).
-    expect(forCriterion('mdi-duration')).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ type: 'DeviceUseStatement', include: ['DeviceUseStatement:device'] }),
-        expect.objectContaining({ type: 'Procedure', valueSets: ['insulin-pump-procedures'] }),
-        expect.objectContaining({ type: 'Device', valueSets: ['insulin-pump-devices'] }),
-        expect.objectContaining({ type: 'MedicationStatement', include: ['MedicationStatement:medication'] }),
-      ]),
+  it('reads what the CSII criteria read: pump start, fasting Specimen, attestations, medications with their Medication', () => {
+    const byType = (type: string) => requirements.filter((r) => r.type === type);
+    const purposes = (type: string) => byType(type).flatMap((r) => r.purpose).join(' ');
+    // Pump initiation anchor: DeviceUseStatement (timingPeriod.start), insertion Procedure, Device, attestation.
+    expect(byType('DeviceUseStatement')[0]?.include).toEqual(['DeviceUseStatement:device']);
+    for (const type of ['DeviceUseStatement', 'Procedure', 'Device', 'QuestionnaireResponse']) expect(purposes(type)).toContain('@pump-initiation');
+    expect(byType('Procedure').flatMap((r) => r.valueSets ?? [])).toContain('insulin-pump-procedures');
+    expect(byType('MedicationStatement')[0]?.include).toEqual(['MedicationStatement:medication']);
+    const observations = byType('Observation');
+    expect(observations.flatMap((r) => r.valueSets ?? [])).toEqual(
+      expect.arrayContaining(['c-peptide-fasting', 'c-peptide-untimed', 'fasting-glucose', 'creatinine-clearance', 'serum-creatinine', 'body-weight', 'hba1c', 'smbg-glucose']),
     );
-    const cPeptide = forCriterion('c-peptide');
-    expect(cPeptide).toContainEqual(expect.objectContaining({ type: 'Observation', valueSets: ['c-peptide-untimed'], include: ['Observation:specimen'] }));
-    expect(cPeptide.flatMap((r) => r.valueSets ?? [])).toEqual(
-      expect.arrayContaining(['c-peptide-fasting', 'fasting-glucose', 'creatinine-clearance', 'serum-creatinine', 'body-weight']),
-    );
-    expect(forCriterion('practitioner-team')).toEqual([expect.objectContaining({ type: 'QuestionnaireResponse' })]);
-    expect(forCriterion('pump-before-enrollment-record').map((r) => r.type)).toContain('Coverage');
-    expect(forCriterion('testing-before-enrollment-computed').map((r) => r.type)).toEqual(['Observation', 'Coverage']);
-    expect(forCriterion('testing-computed').map((r) => r.type)).toContain('DeviceUseStatement');
-    expect(forCriterion('continued-coverage-visit').map((r) => r.type)).toContain('Encounter');
+    expect(observations.flatMap((r) => r.include ?? [])).toContain('Observation:specimen');
+    expect(purposes('Specimen')).toContain('#c-peptide');
+    expect(purposes('Coverage')).toContain('@medicare-enrollment');
+    expect(purposes('Encounter')).toContain('#continued-coverage-visit');
   });
 
   it('adds the order model and engine needs, whatever the policies', () => {

@@ -127,9 +127,12 @@ function walk(node: PolicyNode, visit: (leaf: PolicyNode) => void): void {
  * Every data requirement of the loaded policies (one entry per criterion and type read) followed by the order model's.
  * Throws for a fact that declares no requirements: its data would never be asked for.
  */
-export function deriveDataRequirements(policySet: Pick<PolicySet, 'policies'>): DataRequirement[] {
+export function deriveDataRequirements(policySet: Pick<PolicySet, 'policies'> & { dataRequirements?: readonly DataRequirement[] }): DataRequirement[] {
   const out: DataRequirement[] = [];
-  for (const policy of policySet.policies) {
+  // The loader collects what every kind and fact declares (src/policy/kinds): that list is authoritative. The walk
+  // below only serves policy sets built without the loader (tests), whose leaves are bare facts or FHIRPath.
+  if (policySet.dataRequirements) out.push(...policySet.dataRequirements.map((r) => ({ ...r, purpose: [...r.purpose] })));
+  else for (const policy of policySet.policies) {
     walk(policy.criteria, (leaf) => {
       const purpose = (kind: string) => [`${policy.id}#${leaf.id} (${kind})`];
       if (leaf.kind === 'fact') {
