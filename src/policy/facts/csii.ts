@@ -206,7 +206,7 @@ export const supplyPumpPairing: FactFunction = (ctx, params) => {
   const o = ctx.order;
   const items = [
     { ref: o.ref, role: o.role, hcpcs: o.hcpcs, codings: o.codings },
-    ...o.companions.map((c) => ({ ref: c.ref, role: c.role, hcpcs: c.hcpcs, codings: c.codings })),
+    ...o.companions.filter((c) => c.ref !== o.ref).map((c) => ({ ref: c.ref, role: c.role, hcpcs: c.hcpcs, codings: c.codings })),
   ];
   const pumps = items.filter((i) => i.role === 'pump');
   const e0784 = pumps.filter((p) => hasCode(ctx, pumpVs, p));

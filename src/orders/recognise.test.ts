@@ -3,8 +3,8 @@ import type { Bundle, DeviceRequest, MedicationRequest } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { writePolicyDir } from '../../test/support/policy-dir.js';
 import { projectRoot } from '../config.js';
-import { loadOrderCatalogue, recogniseOrders } from './orders.js';
-import { PolicyLoadError } from './schemas.js';
+import { loadOrderCatalogue, recogniseOrders } from './index.js';
+import { PolicyLoadError } from '../policy/schemas.js';
 
 const catalogue = loadOrderCatalogue(path.join(projectRoot, 'policies'));
 
