@@ -98,14 +98,23 @@ function isAlternative(root: CriterionResult | undefined, leaf: CriterionResult)
   return false;
 }
 
-function codeElement(resource: DeviceRequest | MedicationRequest): 'codeCodeableConcept' | 'medicationCodeableConcept' {
-  return resource.resourceType === 'DeviceRequest' ? 'codeCodeableConcept' : 'medicationCodeableConcept';
+function codeElement(resource: InfusionOrder['resource']): 'codeCodeableConcept' | 'medicationCodeableConcept' | 'code' | 'itemCodeableConcept' {
+  switch (resource.resourceType) {
+    case 'DeviceRequest':
+      return 'codeCodeableConcept';
+    case 'MedicationRequest':
+      return 'medicationCodeableConcept';
+    case 'ServiceRequest':
+      return 'code';
+    default:
+      return 'itemCodeableConcept';
+  }
 }
 
 const HCPCS_SYSTEMS = new Set([canonicalSystem(HCPCS_SYSTEM)]);
 
 /** The draft order deep-cloned with only its code changed (the HCPCS coding replaced, other codings kept). */
-export function withOrderCode<T extends DeviceRequest | MedicationRequest>(resource: T, order: InfusionOrder, to: ChangeCode['to']): T {
+export function withOrderCode<T extends InfusionOrder['resource']>(resource: T, order: InfusionOrder, to: ChangeCode['to']): T {
   const clone = structuredClone(resource);
   const element = codeElement(clone);
   const target: FhirCoding = { system: to.system, code: to.code, display: to.display };

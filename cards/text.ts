@@ -71,6 +71,9 @@ export function orderShort(order: InfusionOrder): string {
     noun = `${order.pumpKind === 'implantable' ? 'Implantable ' : ''}${insulin ? 'insulin pump' : 'infusion pump'}`;
   } else if (order.role === 'supply') {
     noun = insulin ? 'Insulin pump supplies' : 'Pump supplies';
+  } else if (order.role === 'procedure') {
+    noun = order.noun ?? 'Pump procedure';
+    if (order.cpt) return `${noun.charAt(0).toUpperCase()}${noun.slice(1)} ${order.cpt}`;
   } else {
     noun = 'Pump drug';
   }
@@ -82,6 +85,7 @@ export function orderShort(order: InfusionOrder): string {
 
 /** "pump order", "supply order", "drug order" — used where the order is referred to generically. */
 export function orderNoun(order: InfusionOrder): string {
+  if (order.role === 'procedure') return `${order.noun ?? 'pump procedure'} order`;
   return order.role === 'pump' ? 'pump order' : order.role === 'supply' ? 'pump supply order' : 'pump drug order';
 }
 

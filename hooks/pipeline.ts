@@ -11,7 +11,7 @@ import type { PrefetchTemplate } from '../src/fhir/prefetch.js';
 import { badRequest } from '../src/http/errors.js';
 import { determine } from '../src/policy/engine.js';
 import { orderInScope, type PolicySet } from '../src/policy/loader.js';
-import { type OrderCatalogue, recogniseOrders } from '../src/policy/orders.js';
+import { type OrderCatalogue, recogniseOrders } from '../src/orders/index.js';
 import type { Determination, InfusionOrder } from '../src/policy/types.js';
 import { patientHash, practitionerHash } from '../src/store/hash.js';
 import type { AssertionRecord, AssertionSink } from '../src/store/types.js';
@@ -103,8 +103,10 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   if (hook === 'order-select') checkSelections(context);
 
   const bundle = context.draftOrders as Bundle;
-  const orders = recogniseOrders(bundle, deps.catalogue, hook === 'order-select' ? context.selections : undefined);
-  const inScope = ordersToEvaluate(orders, deps.policySet);
+  const selections = hook === 'order-select' ? context.selections : undefined;
+  // A first, record-free pass decides whether anything is in scope (and so whether the record is read at all).
+  const orders = recogniseOrders(bundle, deps.catalogue, { selections, encounterId: context.encounterId, requestTime });
+  let inScope = ordersToEvaluate(orders, deps.policySet);
   const counts = {
     draftOrders: bundle.entry?.length ?? 0,
     pumpOrders: orders.filter((o) => o.role === 'pump').length,
@@ -126,6 +128,11 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
     onQuery: deps.observer ? (...args) => deps.observer!.fhirQuery(...args) : undefined,
   });
   logger.debug({ sources: gathered.sources, resources: gathered.record.size, fetchMs: gathered.fetchMs }, 'record gathered');
+  // With the record: the drug on record, the setting from the encounter, the pumps on record.
+  inScope = ordersToEvaluate(
+    recogniseOrders(bundle, deps.catalogue, { selections, record: gathered.record, encounterId: context.encounterId, requestTime }),
+    deps.policySet,
+  );
   if (gathered.gaps.length > 0) logger.warn({ gaps: gathered.gaps.map((g) => g.key) }, 'parts of the record could not be read');
 
   const determinations = inScope.flatMap((order) => evaluateOrder(order, gathered.record, deps.policySet, requestTime, logger));
@@ -186,7 +193,16 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
       ...counts,
       resources: gathered.record.size,
       fetchMs: gathered.fetchMs,
-      outcomes: determinations.map((d) => ({ order: d.order.ref, policies: d.policies?.map((p) => p.id) ?? [], outcome: d.outcome })),
+      outcomes: determinations.map((d) => ({
+        order: d.order.ref,
+        role: d.order.role,
+        drug: d.order.drug.status,
+        ...(d.order.drug.source ? { drugSource: d.order.drug.source } : {}),
+        setting: d.order.setting.value,
+        settingSource: d.order.setting.source,
+        policies: d.policies?.map((p) => p.id) ?? [],
+        outcome: d.outcome,
+      })),
       cards: built.response.cards.length,
       systemActions: built.response.systemActions?.length ?? 0,
     },
@@ -239,10 +255,12 @@ function siteOf(record: PatientRecord, context: OrderContext, requester: string 
  * clinician selected it or one of its companions.
  */
 export function ordersToEvaluate(orders: InfusionOrder[], policySet: PolicySet): InfusionOrder[] {
-  const pumps = orders.filter((o) => o.role === 'pump');
+  // Procedures (implant, refill) are primary orders like pumps: they get a determination of their own.
+  const pumps = orders.filter((o) => o.role === 'pump' || o.role === 'procedure');
   if (pumps.length > 0) {
-    const selectedRefs = new Set(orders.filter((o) => o.selected).map((o) => o.ref));
-    return pumps.filter((p) => p.selected || p.companions.some((c) => selectedRefs.has(c.ref)));
+    // Linear: an order set counts as selected when any of its orders is.
+    const selectedGroups = new Set(orders.filter((o) => o.selected).map((o) => o.groupKey));
+    return pumps.filter((p) => p.selected || selectedGroups.has(p.groupKey));
   }
   return orders.filter((o) => o.selected && policySet.policies.some((p) => orderInScope(p, o, policySet.valueSets)));
 }

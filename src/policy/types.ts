@@ -1,5 +1,5 @@
 // The coverage engine's vocabulary. Pure data: no I/O, no HTTP, no card wording.
-import type { Coding, DeviceRequest, MedicationRequest, Resource } from 'fhir/r4';
+import type { Resource } from 'fhir/r4';
 
 /** DESIGN §3: met, not met (the record contradicts it), or not documented (nothing in the record). */
 export type TriState = 'met' | 'not-met' | 'not-documented';
@@ -45,30 +45,9 @@ export interface CriterionResult {
   finding?: import('./kinds/types.js').Finding;
 }
 
-/** A draft order the service recognised as in scope (a pump, pump supplies, or a pump drug). */
-export interface InfusionOrder {
-  /** `DeviceRequest/id` or `MedicationRequest/id`. */
-  ref: string;
-  /** The draft resource exactly as received (never mutated; fhirpath.js must not see it). */
-  resource: DeviceRequest | MedicationRequest;
-  role: 'pump' | 'supply' | 'drug';
-  /** Normalised HCPCS code (trimmed, upper case) when the order carries one. */
-  hcpcs?: string;
-  /** Every coding on the order's code, as received. */
-  codings: Coding[];
-  /** external / implantable for pumps (from the HCPCS or SNOMED code). */
-  pumpKind?: 'external' | 'implantable';
-  /** Human label of what was ordered, e.g. "E0784 External ambulatory infusion pump, insulin". */
-  label: string;
-  authoredOn?: string;
-  requester?: string;
-  /** `Coverage/id` references named by the order's `insurance`. */
-  insurance: string[];
-  /** Companion orders in the same draftOrders bundle (drugs and supplies ordered with a pump, and vice versa). */
-  companions: { ref: string; role: 'pump' | 'supply' | 'drug'; hcpcs?: string; codings: Coding[] }[];
-  /** order-select: whether the clinician just selected this order (always true on order-sign). */
-  selected: boolean;
-}
+/** A draft order the service recognised as in scope: the order model lives in src/orders/ (DESIGN's PumpOrder). */
+export type { InfusionOrder, PumpOrder } from '../orders/types.js';
+import type { InfusionOrder } from '../orders/types.js';
 
 export interface PolicySummary {
   id: string;

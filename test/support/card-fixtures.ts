@@ -197,6 +197,10 @@ export function pumpOrder(
     requester: 'PractitionerRole/pr-1',
     insurance: ['Coverage/cov-1'],
     companions: [],
+    groupKey: 'draftOrders',
+    drug: { status: 'not-identified', ingredients: [], names: [], hcpcs: [] },
+    setting: { value: 'unknown', source: 'none' },
+    pumpsOnRecord: [],
     selected: true,
     ...extra,
   };

@@ -257,6 +257,10 @@ export function order(opts: {
     ...(opts.requester ? { requester: opts.requester } : {}),
     insurance: opts.insurance ?? [],
     companions: opts.companions ?? [],
+    groupKey: 'draftOrders',
+    drug: { status: 'not-identified', ingredients: [], names: [], hcpcs: [] },
+    setting: { value: 'unknown', source: 'none' },
+    pumpsOnRecord: [],
     selected: true,
   };
 }

@@ -3,8 +3,8 @@ import type { Bundle, DeviceRequest, MedicationRequest } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { writePolicyDir } from '../../test/support/policy-dir.js';
 import { projectRoot } from '../config.js';
-import { loadOrderCatalogue, recogniseOrders } from './orders.js';
-import { PolicyLoadError } from './schemas.js';
+import { loadOrderCatalogue, otherCompanions, recogniseOrders } from './index.js';
+import { PolicyLoadError } from '../policy/schemas.js';
 
 const catalogue = loadOrderCatalogue(path.join(projectRoot, 'policies'));
 
@@ -52,8 +52,9 @@ describe('recogniseOrders', () => {
       pumpKind: 'external',
       label: 'E0784 External ambulatory infusion pump, insulin',
       selected: true,
-      companions: [],
+      groupKey: 'draftOrders',
     });
+    expect(order?.companions.map((c) => c.ref)).toEqual(['DeviceRequest/dr1']);
   });
 
   it('trims stray whitespace and folds case, keeping the codings as received', () => {
@@ -98,11 +99,13 @@ describe('recogniseOrders', () => {
       ['MedicationRequest/ins', 'drug'],
     ]);
     const pump = orders.find((o) => o.role === 'pump')!;
-    expect(pump.companions.map((c) => [c.ref, c.role, c.hcpcs])).toEqual([
+    expect(otherCompanions(pump).map((c) => [c.ref, c.role, c.hcpcs])).toEqual([
       ['DeviceRequest/sup', 'supply', 'A4224'],
       ['MedicationRequest/ins', 'drug', 'J1817'],
     ]);
-    expect(orders[0]!.companions.map((c) => c.ref)).toEqual(['DeviceRequest/pump', 'MedicationRequest/ins']);
+    expect(otherCompanions(orders[0]!).map((c) => c.ref)).toEqual(['DeviceRequest/pump', 'MedicationRequest/ins']);
+    // One array for the whole order set, shared by every order of it.
+    expect(orders[0]!.companions).toBe(pump.companions);
   });
 
   it('drug orders by RxNorm and through a contained Medication', () => {
@@ -164,7 +167,9 @@ describe('loadOrderCatalogue', () => {
     const roles = Object.fromEntries(catalogue.entries.map((e) => [e.code, [e.role, e.pumpKind ?? null]]));
     for (const c of ['E0779', 'E0780', 'E0781', 'E0784', 'E0787', 'E0791', 'K0455']) expect(roles[c]).toEqual(['pump', 'external']);
     for (const c of ['E0782', 'E0783', 'E0785', 'E0786']) expect(roles[c]).toEqual(['pump', 'implantable']);
-    for (const c of ['A4221', 'A4222', 'A4224', 'A4225', 'A4238', 'A4239', 'K0552', 'E0776']) expect(roles[c]).toEqual(['supply', null]);
+    for (const c of ['A4221', 'A4222', 'A4224', 'A4225', 'A4238', 'A4239', 'K0552', 'E0776', 'A4244', 'A4245', 'A4246', 'A4247', 'A5120']) expect(roles[c]).toEqual(['supply', null]);
+    for (const c of ['A4305', 'A4306', 'A9274', 'E1399']) expect(roles[c]).toEqual(['pump', 'external']);
+    for (const c of ['62350', '62351', '62360', '62361', '62362', '62367', '62368', '62369', '62370', '95990', '95991']) expect(roles[c]).toEqual(['procedure', null]);
     for (const c of ['J1817', 'J1811', 'J1813', '86009']) expect(roles[c]).toEqual(['drug', null]);
     expect(roles['69805005']).toEqual(['pump', 'external']);
     expect(catalogue.entries.every((e) => e.display.length > 0)).toBe(true);
@@ -173,6 +178,6 @@ describe('loadOrderCatalogue', () => {
   it('rejects a malformed catalogue with file and path', () => {
     const dir = writePolicyDir({ 'orders.json': { entries: [{ system: 'x', code: 'E0784', role: 'pumpp', display: 'x' }] } });
     expect(() => loadOrderCatalogue(dir)).toThrow(PolicyLoadError);
-    expect(() => loadOrderCatalogue(dir)).toThrow(/orders\.json: \/entries\/0\/role: must be one of "pump", "supply", "drug"/);
+    expect(() => loadOrderCatalogue(dir)).toThrow(/orders\.json: \/entries\/0\/role: must be one of "pump", "supply", "drug", "procedure"/);
   });
 });
