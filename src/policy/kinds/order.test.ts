@@ -23,7 +23,10 @@ describe('order kind', () => {
 
   it('fields today\'s order model lacks are unknown, never a guess', () => {
     expect(runKind('order', { check: 'setting', allowed: ['home'] }, []).status).toBe('not-documented');
-    expect(runKind('order', { check: 'pump-count', max: 1, includeOnRecord: true }, [])).toMatchObject({ status: 'not-documented', finding: { code: 'unknown' } });
+    // The order model always says which pumps are on record ([] = none); an order without the field is unknown.
+    const withoutRecordPumps = { ...order(), pumpsOnRecord: undefined };
+    expect(runKind('order', { check: 'pump-count', max: 1, includeOnRecord: true }, [], { order: withoutRecordPumps as never })).toMatchObject({ status: 'not-documented', finding: { code: 'unknown' } });
+    expect(runKind('order', { check: 'pump-count', max: 1, includeOnRecord: true }, []).status).toBe('met');
     const withFields = { ...order(), setting: { value: 'institutional', source: 'encounter' }, pumpsOnRecord: [{ ref: 'Device/d1', hcpcs: 'E0784' }] };
     expect(runKind('order', { check: 'setting', allowed: ['home'] }, [], { order: withFields as never }).status).toBe('not-met');
     expect(runKind('order', { check: 'pump-count', max: 1, includeOnRecord: true }, [], { order: withFields as never }).status).toBe('not-met');
