@@ -26,7 +26,7 @@ function smbg(i: number): Observation {
 const seed: Resource[] = [patient(), medicareCoverage(), ...Array.from({ length: 25 }, (_, i) => smbg(i))];
 
 let fhir: TestFhirServer;
-const t = testApp({ FHIR_QUERY_TIMEOUT_MS: '400', FHIR_TOTAL_BUDGET_MS: '1500', FHIR_PAGE_SIZE: '10', FHIR_MAX_PAGES: '10' });
+const t = testApp({ FHIR_QUERY_TIMEOUT_MS: '1000', FHIR_TOTAL_BUDGET_MS: '2500', FHIR_PAGE_SIZE: '10', FHIR_MAX_PAGES: '10' });
 
 beforeAll(async () => {
   fhir = await startFhirServer({ resources: seed, token: TOKEN });
@@ -42,9 +42,9 @@ afterEach(() => {
 
 describe('fallback to fhirServer', () => {
   it('fetches every missing key with the bearer token, in parallel, following next links', async () => {
-    // 100 ms per response: the 15 requests one after another would exceed the 1.5 s budget, so success also shows
+    // 200 ms per response: the 15 requests one after another would exceed the 2.5 s budget, so success also shows
     // parallelism.
-    fhir.setBehaviour({ delayMs: 100 });
+    fhir.setBehaviour({ delayMs: 200 });
     const res = await request(t.app).post(SIGN).send(hookBody({ fhirServer: fhir.url, accessToken: TOKEN })).expect(200);
     expect(validateCdsResponse(res.body)).toEqual([]);
     expect(fhir.requests.length).toBeGreaterThanOrEqual(14);
