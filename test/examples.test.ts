@@ -17,7 +17,9 @@ const DIR = new URL('../examples/', import.meta.url);
 const FILES = exampleFiles();
 const read = (name: string) => readFileSync(new URL(name, DIR), 'utf8');
 
-const t = testApp();
+// Generous FHIR timeouts: the demo server holds every example patient and Medplum's in-memory search is slow on a busy
+// machine; this file checks outcomes, not timing.
+const t = testApp({ FHIR_QUERY_TIMEOUT_MS: '15000', FHIR_TOTAL_BUDGET_MS: '25000' });
 let fhir: TestFhirServer;
 beforeAll(async () => {
   // The fallback example's patient, behind the token the example carries.

@@ -492,6 +492,8 @@ describe('gatherRecord: what the derived templates bring', () => {
       need('Encounter'),
     ],
     TEST_VALUE_SETS,
+    // Short enough that each lab code gets a key of its own: the C-peptide then comes under two keys.
+    120,
   );
   const cPeptide: Observation = {
     resourceType: 'Observation',
@@ -509,13 +511,19 @@ describe('gatherRecord: what the derived templates bring', () => {
   const withMed: MedicationRequest = { ...medRequest, id: 'mr2', medicationCodeableConcept: undefined, medicationReference: { reference: 'Medication/med1' } };
   const include = (resource: FhirResource) => ({ resource, search: { mode: 'include' as const } });
   const keyOf = (template: string) => labs.find((t) => t.template.includes(template))!.key;
+  it('splits the lab codes over two keys, each with the Specimen include', () => {
+    expect(labs.filter((t) => t.resourceType === 'Observation').map((t) => [t.key, t.includedTypes])).toEqual([
+      ['observations', ['Specimen']],
+      ['observations2', ['Specimen']],
+    ]);
+  });
   const gatherLabs = (request: CdsRequest) => gatherRecord({ request, patientId: 'p1', templates: labs, fhir: FHIR, logger: silentLogger });
 
   it('keeps _include-d resources of the included types for this patient, and drops everything else', async () => {
     const prefetch: Record<string, PrefetchValue> = {
       patient,
       coverage: searchset([coverage]),
-      [keyOf('Observation:specimen')]: { ...searchset([cPeptide]), entry: [{ resource: cPeptide }, include(specimen), include(otherSpecimen), include(condition)] },
+      [keyOf('1986-9')]: { ...searchset([cPeptide]), entry: [{ resource: cPeptide }, include(specimen), include(otherSpecimen), include(condition)] },
       // Included entries without search.mode (clients often leave it out) count too; a Medication names no patient.
       [keyOf('MedicationRequest:medication')]: { ...searchset([withMed]), entry: [{ resource: withMed }, { resource: medication }] },
       [keyOf('DeviceUseStatement')]: { ...searchset([dus]), entry: [{ resource: dus }, include(pump)] },

@@ -58,12 +58,20 @@ describe('buildPrefetchTemplates', () => {
     expect(t[2]!.codes).toBeUndefined();
   });
 
-  it('gives codes that need an _include a search of their own, so the included resources stay few', () => {
+  it('puts the _include a reader wants on the type search (one query per type), for every key of the type', () => {
     const d = toDiscoveryPrefetch(
       build([req('Observation', { valueSets: ['c-peptide', 'hba1c'] }), req('Observation', { valueSets: ['untimed'], include: ['Observation:specimen'] })]),
     );
-    expect(d.observations).toBe(`Observation?patient=${P}&code=${LOINC}|13037-7,${LOINC}|4548-4`);
-    expect(d.observations2).toBe(`Observation?patient=${P}&code=${LOINC}|1986-9&_include=Observation:specimen`);
+    expect(d.observations).toBe(`Observation?patient=${P}&code=${LOINC}|13037-7,${LOINC}|1986-9,${LOINC}|4548-4&_include=Observation:specimen`);
+    expect(d.observations2).toBeUndefined();
+    const many = build([req('Observation', { valueSets: ['many'] }), req('Observation', { valueSets: ['untimed'], include: ['Observation:specimen'] })]);
+    const obs = many.filter((t) => t.resourceType === 'Observation');
+    expect(obs.length).toBeGreaterThan(1);
+    for (const t of obs) {
+      expect(t.template).toMatch(/&_include=Observation:specimen$/);
+      expect(t.includedTypes).toEqual(['Specimen']);
+      expect(t.template.length).toBeLessThanOrEqual(MAX_TEMPLATE_LENGTH);
+    }
   });
 
   it('asks for HCPCS codes under each of their spellings, with the type search parameter of Devices', () => {

@@ -112,9 +112,9 @@ const addAll = (into: string[], from: readonly string[] | undefined) => {
 /**
  * The templates for the order-select / order-sign services, from the data requirements: one search per type read
  * (Patient is a read), restricted to the codes of the requirements' value sets when every reader of the type names
- * value sets whose codes can be listed, otherwise every resource of the type for the patient. Codes that need an
- * `_include` (e.g. untimed C-peptide with its Specimen) get a search of their own, so the included resources stay few;
- * long code lists are split over several keys (`observations`, `observations2`, …). Every HCPCS/LOINC/SNOMED code is
+ * value sets whose codes can be listed, otherwise every resource of the type for the patient. The `_include`s its readers
+ * want (e.g. the untimed C-peptide's Specimen) go on the type's search: one query per type, as a server scans (and an
+ * EHR fills) each key separately; long code lists are split over several keys (`observations`, `observations2`, …). Every HCPCS/LOINC/SNOMED code is
  * asked under each spelling of its system seen in the wild. Patient and Coverage are always asked for (required).
  * Throws for a requirement that cannot be expressed (a type not searchable by patient, an unknown `_include`).
  */
@@ -182,7 +182,7 @@ function groupsOf(type: string, reqs: readonly DataRequirement[], search: TypeSe
     }
     return [group];
   }
-  // Per code: the search parameter, and the union of the includes of every requirement that reads it.
+  // Per code: the search parameter; the includes of every reader of the type go on the type's search(es).
   const perToken = new Map<string, { param: string; include: string[]; purpose: string[]; coding: { system: string; code: string } }>();
   for (const r of reqs) {
     const param = r.codeParam ?? search.codeParam!;
@@ -202,10 +202,9 @@ function groupsOf(type: string, reqs: readonly DataRequirement[], search: TypeSe
   }
   const groups = new Map<string, Group>();
   for (const [token, t] of perToken) {
-    const include = [...t.include].sort();
-    const sig = `${t.param} ${include.join(' ')}`;
-    let g = groups.get(sig);
-    if (!g) groups.set(sig, (g = { type, codeParam: t.param, include, tokens: [], codings: [], purpose: [] }));
+    let g = groups.get(t.param);
+    if (!g) groups.set(t.param, (g = { type, codeParam: t.param, include: [], tokens: [], codings: [], purpose: [] }));
+    addAll(g.include, t.include);
     g.tokens.push(token.slice(t.param.length + 1));
     g.codings.push(t.coding);
     addAll(g.purpose, t.purpose);

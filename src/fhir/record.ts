@@ -78,13 +78,6 @@ const CODE_BY_REFERENCE: Record<string, (r: any) => unknown> = {
   DeviceUseStatement: (r) => r.device,
 };
 
-/** The codings of a CodeableConcept as received, ignoring anything that is not a coding object (malformed data). */
-function codingsOf(cc: unknown): { system?: unknown; code?: unknown }[] {
-  const coding = cc && typeof cc === 'object' ? (cc as { coding?: unknown }).coding : undefined;
-  if (!Array.isArray(coding)) return [];
-  return coding.filter((c): c is { system?: unknown; code?: unknown } => !!c && typeof c === 'object' && typeof (c as { code?: unknown }).code === 'string');
-}
-
 const REF_TAIL = /([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/;
 
 export class PatientRecord {
@@ -136,10 +129,14 @@ export class PatientRecord {
     }
   }
 
-  // Runs once per resource of a record of thousands: no per-resource allocations beyond the keys themselves.
+  // Runs once per resource of a record of thousands: no per-resource allocations beyond the keys themselves. Codings
+  // that are not objects with a string code (malformed data) are skipped.
   private index(map: Map<string, Resource[]>, type: string, resource: Resource, cc: unknown): void {
-    for (const coding of codingsOf(cc)) {
-      const key = `${type}#${codeKey(typeof coding.system === 'string' ? coding.system : undefined, coding.code as string)}`;
+    const coding = cc && typeof cc === 'object' ? (cc as { coding?: unknown }).coding : undefined;
+    if (!Array.isArray(coding)) return;
+    for (const c of coding as { system?: unknown; code?: unknown }[]) {
+      if (!c || typeof c !== 'object' || typeof c.code !== 'string') continue;
+      const key = `${type}#${codeKey(typeof c.system === 'string' ? c.system : undefined, c.code)}`;
       let bucket = map.get(key);
       if (!bucket) map.set(key, (bucket = []));
       // The same coding twice on one resource: buckets are filled resource by resource, so a repeat is the last one.

@@ -98,7 +98,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
  * selects exactly the same resources without resolving, so the server answers the same search much faster. Requests
  * are recorded as the client sent them.
  */
-const PATIENT_IS_SUBJECT = new Set(['Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'ServiceRequest', 'DeviceRequest', 'QuestionnaireResponse']);
+const PATIENT_IS_SUBJECT = new Set(['Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'ServiceRequest', 'DeviceRequest', 'DeviceUseStatement', 'QuestionnaireResponse']);
 
 function rewritePatientSearch(resourceType: string, params: URLSearchParams, query: Record<string, string | string[]>): void {
   // A bare id (`patient=123`, as CDS clients expand `{{context.patientId}}`) means Patient/123, as on HAPI; Medplum's
