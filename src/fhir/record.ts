@@ -1,7 +1,7 @@
 // PatientRecord: one indexed snapshot of the patient's resources, built once per request.
 // Lookups by type, by `system|code` and by reference are O(1); policy facts select small candidate sets here before
 // running FHIRPath or arithmetic on them, so cost grows linearly with record size.
-import type { CodeableConcept, FhirResource, Patient, Reference, Resource } from 'fhir/r4';
+import type { CodeableConcept, Coding, FhirResource, Patient, Reference, Resource } from 'fhir/r4';
 import { HCPCS, HCPCS_BLUEBUTTON, HCPCS_CRD, LOINC, SNOMED } from './systems.js';
 
 /** A part of the record that could not be read (prefetch key missing and the FHIR query failed, timed out, ...). */
@@ -22,13 +22,25 @@ const SYSTEM_ALIASES: Record<string, string> = {
   'https://snomed.info/sct': SNOMED,
 };
 
+// Untrusted data: a `system` or `code` that is not a string (a number, `true`, an object) counts as absent, never throws.
 export function canonicalSystem(system: string | undefined): string {
-  const s = (system ?? '').trim();
+  const s = typeof system === 'string' ? system.trim() : '';
   return SYSTEM_ALIASES[s] ?? s;
 }
 
 export function codeKey(system: string | undefined, code: string | undefined): string {
-  return `${canonicalSystem(system)}|${(code ?? '').trim()}`;
+  return `${canonicalSystem(system)}|${typeof code === 'string' ? code.trim() : ''}`;
+}
+
+/** The codings of a CodeableConcept read structurally: only objects from an array (`coding: {}`, `5`, `[null]` → none). */
+export function codingsOf(cc: unknown): Coding[] {
+  const codings = (cc as { coding?: unknown } | null | undefined)?.coding;
+  return Array.isArray(codings) ? (codings.filter((c) => typeof c === 'object' && c !== null && !Array.isArray(c)) as Coding[]) : [];
+}
+
+/** `value` if it is an array, else `[value]` when present (a CodeableConcept sent where a list belongs), else `[]`. */
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
 }
 
 /** The code-bearing elements indexed per resource type (the element the policies select on). */
@@ -43,7 +55,7 @@ const CODE_PATHS: Record<string, (r: any) => (CodeableConcept | undefined)[]> = 
   DeviceRequest: (r) => [r.codeCodeableConcept],
   DeviceUseStatement: (r) => [r.device?.concept],
   ServiceRequest: (r) => [r.code],
-  Encounter: (r) => r.type ?? [],
+  Encounter: (r) => listOf(r.type) as CodeableConcept[],
   AllergyIntolerance: (r) => [r.code],
   Coverage: (r) => [r.type],
   QuestionnaireResponse: () => [],
@@ -79,7 +91,7 @@ export class PatientRecord {
     if (!paths) return;
     // Runs once per resource of a record of thousands: no per-resource allocations beyond the keys themselves.
     for (const cc of paths(resource)) {
-      for (const coding of cc?.coding ?? []) {
+      for (const coding of codingsOf(cc)) {
         const key = `${resource.resourceType}#${codeKey(coding.system, coding.code)}`;
         let bucket = this.byTypeAndCode.get(key);
         if (!bucket) this.byTypeAndCode.set(key, (bucket = []));
@@ -112,7 +124,7 @@ export class PatientRecord {
   /** Resolve `Type/id` (or a Reference) against the record. Absolute and contained references are not followed. */
   resolve<T extends Resource = Resource>(ref: string | Reference | undefined): T | undefined {
     const s = typeof ref === 'string' ? ref : ref?.reference;
-    if (!s) return undefined;
+    if (typeof s !== 'string' || !s) return undefined;
     const m = /([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/.exec(s);
     return m ? (this.byRef.get(m[1]!) as T | undefined) : undefined;
   }

@@ -92,8 +92,10 @@ export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): Crit
       let out: LeafOutcome;
       try {
         out = node.kind === 'fact' ? runFact(node.fact, node.params, ctx) : evaluateFhirPathLeaf(node, ctx);
-      } catch (err) {
-        out = { status: 'not-documented', evidence: [], reason: `could not be evaluated: ${errorMessage(err)}` };
+      } catch {
+        // h13: an exception here is malformed record data or a bug, never something the clinician can act on: a
+        // plain reason, no JavaScript error text ("… is not iterable") on a card.
+        out = { status: 'not-documented', evidence: [], reason: UNEVALUABLE };
       }
       const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence };
       if (out.reason) result.reason = out.reason;
@@ -117,10 +119,8 @@ function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: E
   };
 }
 
-function errorMessage(err: unknown): string {
-  const m = err instanceof Error ? err.message : String(err);
-  return m.split('\n')[0]!.slice(0, 300);
-}
+/** The reason shown when a criterion or an order could not be evaluated (h13: never the JavaScript error text). */
+export const UNEVALUABLE = 'could not be evaluated from the record as sent (unexpected or malformed data)';
 
 /**
  * Remedies declared anywhere under a node. A `not` fails exactly when its child is met — and met leaves carry no
@@ -440,13 +440,13 @@ export function determine(order: InfusionOrder, record: PatientRecord, policySet
       const { unmet, undocumented } = decisiveLeaves(root);
       const outcome = root.status === 'met' ? 'covered' : root.status === 'not-met' ? 'not-covered' : 'conditional';
       return { ...base, ...coverage, policy: summary, outcome, root, unmet, undocumented } satisfies Determination;
-    } catch (err) {
+    } catch {
       return {
         ...base,
         ...coverage,
         policy: summary,
         outcome: 'indeterminate',
-        message: `The coverage criteria could not be evaluated: ${errorMessage(err)}`,
+        message: 'The coverage criteria could not be evaluated: the record as sent holds unexpected or malformed data.',
       } satisfies Determination;
     }
   });

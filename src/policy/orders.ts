@@ -3,7 +3,7 @@
 // with stray whitespace, so codes are trimmed and systems folded before lookup.
 import path from 'node:path';
 import type { Bundle, Coding, DeviceRequest, MedicationRequest, Reference, Resource } from 'fhir/r4';
-import { canonicalSystem } from '../fhir/record.js';
+import { canonicalSystem, codingsOf } from '../fhir/record.js';
 import { Problems, ptr, readDataFile, validateAgainst } from './schemas.js';
 import type { InfusionOrder } from './types.js';
 
@@ -28,7 +28,8 @@ export interface OrderCatalogue {
 }
 
 function key(system: string | undefined, code: string | undefined): string {
-  return `${canonicalSystem(system)}|${(code ?? '').trim().toUpperCase()}`;
+  // h13: untrusted draft orders — a non-string code (`code: true`) is no code, never a TypeError.
+  return `${canonicalSystem(system)}|${typeof code === 'string' ? code.trim().toUpperCase() : ''}`;
 }
 
 export function buildOrderCatalogue(entries: OrderCatalogueEntry[]): OrderCatalogue {
@@ -75,22 +76,23 @@ export function localReference(ref: string | undefined): string | undefined {
 
 /** A contained resource named by a `#id` reference. */
 function contained<T extends Resource>(owner: { contained?: Resource[] }, ref: Reference | undefined, type: string): T | undefined {
-  const r = ref?.reference?.trim();
+  const r = typeof ref?.reference === 'string' ? ref.reference.trim() : undefined; // h13: untrusted shape
   if (!r?.startsWith('#')) return undefined;
-  const hit = (owner.contained ?? []).find((c) => c.resourceType === type && c.id === r.slice(1));
+  const hit = (Array.isArray(owner.contained) ? owner.contained : []).find((c) => c?.resourceType === type && c.id === r.slice(1));
   return hit as T | undefined;
 }
 
 function orderCodings(resource: DeviceRequest | MedicationRequest): Coding[] {
   if (resource.resourceType === 'DeviceRequest') {
-    if (resource.codeCodeableConcept) return resource.codeCodeableConcept.coding ?? [];
+    // h13: codingsOf reads untrusted codings structurally (`coding: 5`, `{}`, `[null]` → no codings).
+    if (resource.codeCodeableConcept) return codingsOf(resource.codeCodeableConcept);
     // codeReference is only usable when it points at a contained Device that says what it is.
     const device = contained<{ resourceType: 'Device'; type?: { coding?: Coding[] } } & Resource>(resource, resource.codeReference, 'Device');
-    return device?.type?.coding ?? [];
+    return codingsOf(device?.type);
   }
-  if (resource.medicationCodeableConcept) return resource.medicationCodeableConcept.coding ?? [];
+  if (resource.medicationCodeableConcept) return codingsOf(resource.medicationCodeableConcept);
   const med = contained<{ resourceType: 'Medication'; code?: { coding?: Coding[] } } & Resource>(resource, resource.medicationReference, 'Medication');
-  return med?.code?.coding ?? [];
+  return codingsOf(med?.code);
 }
 
 /** Pump entries of the catalogue win over supply/drug ones; among equals HCPCS wins (it is what the claim carries). */
@@ -106,7 +108,7 @@ function bestEntry(codings: Coding[], catalogue: OrderCatalogue): { entry: Order
 }
 
 function labelFor(entry: OrderCatalogueEntry, coding: Coding): string {
-  const code = (coding.code ?? entry.code).trim().toUpperCase();
+  const code = (typeof coding.code === 'string' ? coding.code : entry.code).trim().toUpperCase();
   if (isHcpcs(entry.system)) return `${code} ${entry.display}`;
   const system = canonicalSystem(entry.system);
   const name = system === 'http://snomed.info/sct' ? 'SNOMED CT' : system === 'http://www.nlm.nih.gov/research/umls/rxnorm' ? 'RxNorm' : system;
@@ -127,7 +129,7 @@ export function recogniseOrders(draftOrders: Bundle, catalogue: OrderCatalogue, 
     const codings = orderCodings(resource);
     const hit = bestEntry(codings, catalogue);
     if (!hit) return;
-    const ref = resource.id ? `${resource.resourceType}/${resource.id}` : (localReference(entry.fullUrl) ?? entry.fullUrl ?? `${resource.resourceType}/#${index}`);
+    const ref = typeof resource.id === 'string' && resource.id ? `${resource.resourceType}/${resource.id}` : (localReference(entry.fullUrl) ?? entry.fullUrl ?? `${resource.resourceType}/#${index}`);
     const hcpcsCoding = isHcpcs(hit.coding.system) ? hit.coding : codings.find((c) => isHcpcs(c.system) && typeof c.code === 'string' && c.code.trim() !== '');
     const hcpcs = hcpcsCoding?.code?.trim().toUpperCase();
     const order: InfusionOrder = {
@@ -136,14 +138,17 @@ export function recogniseOrders(draftOrders: Bundle, catalogue: OrderCatalogue, 
       role: hit.entry.role,
       codings,
       label: labelFor(hit.entry, hit.coding),
-      insurance: (resource.insurance ?? []).map((r) => localReference(r.reference)).filter((r): r is string => !!r && r.startsWith('Coverage/')),
+      // h13: `insurance: "Coverage/x"` or `[null]` from an untrusted client is no insurance reference, not a TypeError.
+      insurance: (Array.isArray(resource.insurance) ? resource.insurance : [])
+        .map((r) => localReference(r?.reference))
+        .filter((r): r is string => !!r && r.startsWith('Coverage/')),
       companions: [],
       selected: selected ? selected.has(ref) : true,
     };
     if (hcpcs) order.hcpcs = hcpcs;
     if (hit.entry.role === 'pump' && hit.entry.pumpKind) order.pumpKind = hit.entry.pumpKind;
     if (typeof resource.authoredOn === 'string') order.authoredOn = resource.authoredOn;
-    if (resource.requester?.reference) order.requester = resource.requester.reference;
+    if (typeof resource.requester?.reference === 'string' && resource.requester.reference) order.requester = resource.requester.reference;
     found.push(order);
   });
   for (const order of found) {
