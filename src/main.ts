@@ -44,6 +44,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
     logger.info(
       {
         port,
+        pid: process.pid,
         host: config.host,
         policies: composed.policySet.policies.map((p) => `${p.id}@${p.version}`),
         store: store.engine,
