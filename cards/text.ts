@@ -147,11 +147,16 @@ export function lowerFirst(text: string): string {
 /** One evidence item in a checklist line: value (note) on date; threshold. */
 export function evidenceText(e: Evidence): string {
   const parts: string[] = [];
-  let head = e.value ?? '';
-  if (e.note) head = head ? `${head} (${e.note})` : e.note;
-  if (e.date) head = head ? `${head} on ${e.date.slice(0, 10)}` : `dated ${e.date.slice(0, 10)}`;
+  // h13: evidence echoes record data; anything that is not a string (a numeric onsetDateTime, an object) is left out
+  // rather than thrown on or printed as "[object Object]".
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  let head = str(e.value);
+  const note = str(e.note);
+  const date = str(e.date);
+  if (note) head = head ? `${head} (${note})` : note;
+  if (date) head = head ? `${head} on ${date.slice(0, 10)}` : `dated ${date.slice(0, 10)}`;
   if (head) parts.push(head);
-  if (e.threshold) parts.push(`needs ${e.threshold}`);
+  if (str(e.threshold)) parts.push(`needs ${e.threshold}`);
   return parts.join('; ');
 }
 

@@ -135,7 +135,13 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   );
   if (gathered.gaps.length > 0) logger.warn({ gaps: gathered.gaps.map((g) => g.key) }, 'parts of the record could not be read');
 
-  const determinations = inScope.flatMap((order) => evaluateOrder(order, gathered.record, deps.policySet, requestTime, logger));
+  // h13: one order at a time, yielding to the event loop between orders, so a large order set (up to MAX_DRAFT_ORDERS)
+  // never holds /healthz or other requests for long.
+  const determinations: Determination[] = [];
+  for (const order of inScope) {
+    determinations.push(...evaluateOrder(order, gathered.record, deps.policySet, requestTime, logger));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   deps.observer?.determinations(serviceId, determinations);
 
   const newUuid = deps.newUuid ?? randomUUID;

@@ -11,6 +11,7 @@ import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { fhirRouter } from './http/fhir-routes.js';
 import { healthRouter } from './http/health.js';
 import { requestLog } from './http/request-log.js';
+import { authFailureThrottle, securityHeaders } from './http/security.js';
 import type { Logger } from './logger.js';
 import type { FeedbackStore } from './store/types.js';
 
@@ -39,16 +40,25 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  const baseUrl = (req: Request) => config.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`;
+  const baseUrl = (req: Request) => publicBaseFor(req, config);
   // The JWT `aud` is the exact URL invoked. Feedback tokens may name the feedback URL or the service URL
   // (CDS Hooks 2.0 only gives examples for discovery and service calls).
   const audience = (req: Request): string | string[] => {
-    const url = audienceFor(req, config.publicBaseUrl);
+    const url = audienceFor(req, baseUrl(req));
     return url.endsWith('/feedback') ? [url, url.slice(0, -'/feedback'.length)] : url;
   };
 
   app.use(requestLog(logger));
+  app.use(securityHeaders());
   app.use(healthRouter(deps.ready));
+  // Bearer-token guessing on the admin and metrics endpoints is throttled per address and globally.
+  const throttle = authFailureThrottle({
+    perAddress: config.limits.authFailuresPerMinute,
+    global: config.limits.authFailuresPerMinute * 10,
+    logger,
+  });
+  if (deps.metricsRouter) app.use('/metrics', throttle);
+  if (deps.adminRouter) app.use(['/coverage-assertions', '/analytics'], throttle);
   if (deps.metricsRouter) app.use(deps.metricsRouter);
   app.use('/cds-services', cors(config.corsOrigins));
   app.use(
@@ -56,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
       services: deps.services,
       feedbackStore: deps.feedbackStore,
       bodyLimitBytes: config.bodyLimitBytes,
+      maxJsonDepth: config.limits.maxJsonDepth,
+      maxDraftOrders: config.limits.maxDraftOrders,
       authenticate: cdsAuth(deps.verifier, audience, logger),
       baseUrl,
       logger,
@@ -70,4 +82,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;
+}
+
+/**
+ * The public base URL of this request: one of the configured PUBLIC_BASE_URL values (the one whose host the request
+ * names, else the first), never anything the client sent. Only without any configured value — allowed outside
+ * production — is it taken from the request (local development and tests).
+ */
+export function publicBaseFor(req: Request, config: Pick<Config, 'publicBaseUrls'>): string {
+  const bases = config.publicBaseUrls;
+  if (bases.length === 0) return `${req.protocol}://${req.get('host') ?? ''}`;
+  if (bases.length === 1) return bases[0]!;
+  const host = (req.get('host') ?? '').toLowerCase();
+  return bases.find((b) => new URL(b).host.toLowerCase() === host) ?? bases[0]!;
 }

@@ -25,8 +25,25 @@ export interface Config {
   host: string;
   /** Externally visible base URL (scheme://host[:port][/prefix]) used as the JWT `aud` base behind proxies. */
   publicBaseUrl?: string;
+  /**
+   * Every public base URL the service answers under (PUBLIC_BASE_URL, comma-separated; the first is `publicBaseUrl`).
+   * The JWT audience and card links are built from these only; without any (development only) from the Host header.
+   */
+  publicBaseUrls: string[];
   logLevel: string;
   bodyLimitBytes: number;
+  limits: {
+    /** Entries of `context.draftOrders` accepted in one hook call (more → 400 naming the limit). */
+    maxDraftOrders: number;
+    /** Nesting depth of the JSON request body (objects and arrays); deeper → 400. */
+    maxJsonDepth: number;
+    /** Whole request (headers and body) must arrive within this; a stalled body is cut off after it. */
+    requestTimeoutMs: number;
+    /** Request headers must arrive within this (≤ requestTimeoutMs). */
+    headersTimeoutMs: number;
+    /** Failed admin/metrics authentications per client address per minute before 429. */
+    authFailuresPerMinute: number;
+  };
   corsOrigins: string[];
   auth: {
     trustedIssuers: Record<string, TrustedIssuer>;
@@ -44,6 +61,12 @@ export interface Config {
     totalBudgetMs: number;
     maxPages: number;
     pageSize: number;
+    /**
+     * Egress policy for `fhirServer`: origins (`scheme://host[:port]`, `*` wildcards in host labels, `:*` any port) or
+     * `*` for any. Loopback, private and link-local addresses are reachable only through an entry naming the host
+     * exactly (no wildcard), and are checked after DNS resolution.
+     */
+    serverAllowlist: string[];
   };
   crd: {
     /** CRD version emitted by default (2.0.1 = what Inferno's CRD test kit validates). */
@@ -76,6 +99,8 @@ export interface Config {
   /** Bearer token required by GET /metrics when set (metrics carry no PHI, but need not be public). */
   metricsToken?: string;
   webConcurrency: number;
+  /** Run under a cluster primary that restarts a dead worker (default true, also with one worker). */
+  supervise: boolean;
   shutdownGraceMs: number;
 }
 
@@ -113,6 +138,18 @@ function list(env: Env, name: string, fallback: string[]): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** FHIR_SERVER_ALLOWLIST entries: `*`, or `http(s)://host[:port]` where host labels may be `*` and port may be `*`. */
+function allowlist(env: Env, name: string, fallback: string[]): string[] {
+  const entries = list(env, name, fallback);
+  for (const entry of entries) {
+    if (entry === '*') continue;
+    if (!/^https?:\/\/(\*|\[[0-9a-f:.]+\]|[a-z0-9*](?:[a-z0-9*.-]{0,251}[a-z0-9*])?)(:(\d{1,5}|\*))?\/?$/i.test(entry)) {
+      throw new ConfigError(`${name}: "${entry}" is not an origin (scheme://host[:port], * allowed in host labels and as port) or *`);
+    }
+  }
+  return entries.map((e) => e.replace(/\/+$/, '').toLowerCase());
 }
 
 function url(env: Env, name: string): string | undefined {
@@ -204,14 +241,27 @@ export function loadConfig(env: Env = process.env): Config {
     '2.2': env.CRD_TOPIC_SYSTEM ?? 'http://terminology.hl7.org/CodeSystem/cdshooks-card-type',
   };
 
+  const publicBaseUrls = list(env, 'PUBLIC_BASE_URL', []).map((raw) => url({ PUBLIC_BASE_URL: raw }, 'PUBLIC_BASE_URL')!);
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000);
+
   const config: Config = {
     nodeEnv,
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
-    publicBaseUrl: url(env, 'PUBLIC_BASE_URL'),
+    publicBaseUrl: publicBaseUrls[0],
+    publicBaseUrls,
     logLevel: env.LOG_LEVEL ?? 'info',
     // Ten years of self-monitored glucose readings in prefetch is ~14 MB of JSON: 5 MiB would refuse real patients.
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
+    limits: {
+      // A real order set has a handful of orders; 100 is far above any, and bounds the work one request can cause.
+      maxDraftOrders: int(env, 'MAX_DRAFT_ORDERS', 100, 1, 10_000),
+      // FHIR resources nest about 10 levels (a QuestionnaireResponse's items a few more): 64 is generous.
+      maxJsonDepth: int(env, 'MAX_JSON_DEPTH', 64, 8, 1000),
+      requestTimeoutMs,
+      headersTimeoutMs: Math.min(int(env, 'HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000), requestTimeoutMs),
+      authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 10, 1, 10_000),
+    },
     corsOrigins: list(env, 'CORS_ORIGINS', ['https://sandbox.cds-hooks.org']),
     auth: {
       trustedIssuers: parseTrustedIssuers(env),
@@ -227,6 +277,8 @@ export function loadConfig(env: Env = process.env): Config {
       totalBudgetMs: int(env, 'FHIR_TOTAL_BUDGET_MS', 3000, 100),
       maxPages: int(env, 'FHIR_MAX_PAGES', 10, 1),
       pageSize: int(env, 'FHIR_PAGE_SIZE', 500, 1, 5000),
+      // Development: any server (main.ts warns at start-up). Production: none until the deployment names its EHRs'.
+      serverAllowlist: allowlist(env, 'FHIR_SERVER_ALLOWLIST', nodeEnv === 'production' ? [] : ['*']),
     },
     crd: {
       version: crdVersion,
@@ -251,6 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: env.ADMIN_TOKEN || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     webConcurrency: int(env, 'WEB_CONCURRENCY', 1, 1, 64),
+    supervise: bool(env, 'SUPERVISE', true),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
   };
 
@@ -260,6 +313,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (nodeEnv === 'production' && Object.keys(config.auth.trustedIssuers).length === 0) {
     throw new ConfigError(
       'No trusted issuers configured: set CDS_TRUSTED_ISSUERS or CDS_TRUSTED_ISSUERS_FILE (required when NODE_ENV=production)',
+    );
+  }
+  if (nodeEnv === 'production' && config.publicBaseUrls.length === 0) {
+    throw new ConfigError(
+      'PUBLIC_BASE_URL must be set when NODE_ENV=production (comma-separated for several public names): the JWT audience ' +
+        'and card links are never taken from the client-supplied Host header',
     );
   }
   if (config.webConcurrency > 1 && !config.store.databaseUrl) {

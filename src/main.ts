@@ -6,6 +6,7 @@ import { compose } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { adminRouter } from './http/admin.js';
 import { analyticsLabels } from './http/analytics-labels.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openStore } from './store/index.js';
@@ -37,12 +38,14 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
     replayGuard: store.engine === 'postgres' ? store.replayGuard : undefined,
   });
 
-  const server: Server = composed.app.listen(config.port, config.host, () => {
+  const server: Server = createHttpServer(composed.app, config.limits);
+  server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info(
       {
         port,
+        pid: process.pid,
         host: config.host,
         policies: composed.policySet.policies.map((p) => `${p.id}@${p.version}`),
         store: store.engine,
@@ -51,10 +54,6 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
       'pumpcheck listening',
     );
   });
-  // Longer than typical proxy idle timeouts, so the proxy closes idle connections first.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -79,21 +78,39 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+/**
+ * The cluster primary only supervises: it forks `webConcurrency` workers (one by default) and replaces any that dies
+ * — an out-of-memory kill, an uncaught exception — so the service comes back without an outside supervisor. A worker
+ * that keeps dying right after start is restarted with a growing delay (1 s, 2 s, 4 s … 30 s), not in a hot loop.
+ */
 function runPrimary(config: Config, logger: Logger): void {
   logger.info({ workers: config.webConcurrency }, 'starting workers');
   let stopping = false;
-  const fork = () => cluster.fork();
+  let quickDeaths = 0;
+  const started = new Map<number, number>();
+  const fork = () => {
+    const worker = cluster.fork();
+    started.set(worker.id, Date.now());
+  };
   for (let i = 0; i < config.webConcurrency; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    logger.error({ worker: worker.id, code, signal }, 'worker exited; starting a replacement');
-    setTimeout(fork, 1000).unref();
+    const lived = Date.now() - (started.get(worker.id) ?? 0);
+    started.delete(worker.id);
+    quickDeaths = lived < 10_000 ? quickDeaths + 1 : 0;
+    const delay = Math.min(30_000, 1000 * 2 ** Math.max(0, quickDeaths - 1));
+    logger.error({ worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: delay }, 'worker exited; starting a replacement');
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delay);
   });
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping workers');
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(0);
+    for (const worker of workers) worker?.process.kill(signal);
     const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 2000);
     force.unref();
     cluster.on('exit', () => {
@@ -114,7 +131,16 @@ async function main(): Promise<void> {
         'Never run like this with real patient data; NODE_ENV=production refuses to start this way. !!!',
     );
   }
-  if (config.webConcurrency > 1 && cluster.isPrimary) {
+  if (cluster.isPrimary && config.fhir.serverAllowlist.includes('*')) {
+    logger.warn(
+      { nodeEnv: config.nodeEnv },
+      'FHIR_SERVER_ALLOWLIST allows any public fhirServer (the development default): name your EHRs\' FHIR servers before real use',
+    );
+  }
+  if (cluster.isPrimary && config.publicBaseUrls.length === 0) {
+    logger.warn('PUBLIC_BASE_URL is not set: the JWT audience and card links follow the Host header (development only)');
+  }
+  if (config.supervise && cluster.isPrimary) {
     runPrimary(config, logger);
     return;
   }

@@ -82,7 +82,8 @@ describe('fallback to fhirServer', () => {
   it('answers 412 (not a hang) when the server is too slow for required data', async () => {
     fhir.setBehaviour({ delayMs: 5_000 });
     const res = await request(t.app).post(SIGN).send(hookBody({ fhirServer: fhir.url, accessToken: TOKEN })).expect(412);
-    expect(res.body.issue[0].details.text).toMatch(/timed out|budget/);
+    // One text for every failure: the 412 is no oracle on what sits behind the service (SSRF probing).
+    expect(res.body.issue[0].details.text).toMatch(/the FHIR server could not be reached$/);
   });
 
   it('returns cards with the gap reported when only optional data is slow', async () => {

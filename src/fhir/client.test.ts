@@ -28,7 +28,7 @@ async function start(options: Parameters<typeof startFhirServer>[0] = {}) {
 }
 
 const client = (baseUrl: string, extra: Partial<Parameters<typeof createFhirClient>[0]> = {}) =>
-  createFhirClient({ baseUrl, accessToken: TOKEN, timeoutMs: 2000, logger: silentLogger, ...extra });
+  createFhirClient({ baseUrl, accessToken: TOKEN, timeoutMs: 2000, logger: silentLogger, allowlist: ['http://127.0.0.1:*'], ...extra });
 
 async function failure(promise: Promise<unknown>): Promise<FhirQueryError> {
   const err = await promise.then(

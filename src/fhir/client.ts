@@ -2,7 +2,10 @@
 // never follows a link off the FHIR server's origin (the bearer token is scoped to that server), bounds every request
 // in time and size, and reports failures as FhirQueryError whose message carries no resource content and no token,
 // so it can be logged and shown in a 412 body as is.
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { Logger } from '../logger.js';
 
 export type FhirQueryErrorKind =
@@ -13,7 +16,8 @@ export type FhirQueryErrorKind =
   | 'operation-outcome'
   | 'garbage'
   | 'too-large'
-  | 'bad-url';
+  | 'bad-url'
+  | 'refused';
 
 export class FhirQueryError extends Error {
   constructor(
@@ -36,6 +40,11 @@ export interface FhirClientOptions {
   fetch?: typeof fetch;
   /** Largest response body accepted, in bytes (default 50 MB). */
   maxResponseBytes?: number;
+  /**
+   * FHIR_SERVER_ALLOWLIST (see `egressDecision`). Absent: any public address, never a loopback, private or
+   * link-local one.
+   */
+  allowlist?: readonly string[];
 }
 
 export interface SearchOptions {
@@ -69,6 +78,128 @@ export interface FhirClient {
   searchPages(relativeUrl: string, options: SearchOptions): Promise<SearchResult>;
   /** Read one resource; 404 and 410 give null. */
   read(relativeUrl: string, options?: ReadOptions): Promise<Resource | null>;
+  /** Closes every socket this client opened (called when the request's budget ends): nothing lingers. */
+  close(): Promise<void>;
+}
+
+// ---- Egress policy -------------------------------------------------------------------------------------------------
+// The caller names `fhirServer` and we send its bearer token there: without a policy an authenticated caller could make
+// the service query cloud metadata endpoints, its own admin port or anything else on the internal network (SSRF).
+
+/** Addresses that are not the public internet: loopback, private, shared, link-local, unspecified, multicast, …. */
+const NON_PUBLIC = (() => {
+  const list = new BlockList();
+  for (const [net, prefix] of [
+    ['0.0.0.0', 8], // "this network"; 0.0.0.0 reaches the local host
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10], // carrier-grade NAT
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254)
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['224.0.0.0', 4], // multicast
+    ['240.0.0.0', 4], // reserved, broadcast
+  ] as const) {
+    list.addSubnet(net, prefix, 'ipv4');
+  }
+  for (const [net, prefix] of [
+    ['::', 128],
+    ['::1', 128],
+    ['fc00::', 7], // unique local
+    ['fe80::', 10], // link-local
+    ['ff00::', 8], // multicast
+    ['64:ff9b::', 96], // NAT64 (may embed a private IPv4)
+  ] as const) {
+    list.addSubnet(net, prefix, 'ipv6');
+  }
+  return list;
+})();
+
+/** Whether an IP address (v4, v6 or IPv4-mapped v6) is outside the public internet. */
+export function isNonPublicAddress(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare) ?? /^::(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped) return NON_PUBLIC.check(mapped[1]!, 'ipv4');
+  const hexMapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(bare);
+  if (hexMapped) {
+    const hi = parseInt(hexMapped[1]!, 16);
+    const lo = parseInt(hexMapped[2]!, 16);
+    return NON_PUBLIC.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, 'ipv4');
+  }
+  const family = isIP(bare);
+  if (family === 4) return NON_PUBLIC.check(bare, 'ipv4');
+  if (family === 6) return NON_PUBLIC.check(bare, 'ipv6');
+  return true; // not an address at all: refuse
+}
+
+const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' };
+
+export interface EgressDecision {
+  allowed: boolean;
+  /** An allow-list entry names this host exactly (no wildcard): it may then resolve to a non-public address. */
+  explicit: boolean;
+}
+
+/**
+ * Whether `url` may be queried under `allowlist`: `*` (any origin), or entries `scheme://host[:port]` where `*` stands
+ * for one host label (`https://*.example.org`) or the whole host (`https://*`), and `:*` for any port; a missing port
+ * means the scheme's default. Host names are compared as the URL parser normalises them (so `2130706433` is
+ * `127.0.0.1`).
+ */
+export function egressDecision(url: URL, allowlist: readonly string[]): EgressDecision {
+  const host = url.hostname.toLowerCase();
+  const port = url.port || DEFAULT_PORT[url.protocol] || '';
+  let allowed = false;
+  for (const entry of allowlist) {
+    if (entry === '*') {
+      allowed = true;
+      continue;
+    }
+    const m = /^(https?:)\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+|\*))?$/i.exec(entry.trim());
+    if (!m || m[1]!.toLowerCase() !== url.protocol) continue;
+    const entryPort = m[3] ?? DEFAULT_PORT[url.protocol];
+    if (entryPort !== '*' && entryPort !== port) continue;
+    const pattern = m[2]!.toLowerCase();
+    if (!pattern.includes('*')) {
+      // Normalise the entry's host the way the URL parser normalised the request's.
+      let normalised = pattern;
+      try {
+        normalised = new URL(`${m[1]}//${pattern}`).hostname.toLowerCase();
+      } catch {
+        continue;
+      }
+      if (normalised === host) return { allowed: true, explicit: true };
+      continue;
+    }
+    const re = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join(pattern === '*' ? '.+' : '[a-z0-9-]+')}$`);
+    if (re.test(host)) allowed = true;
+  }
+  return { allowed, explicit: false };
+}
+
+const refused = () => new FhirQueryError('refused', 'fhirServer is not allowed by the egress policy (FHIR_SERVER_ALLOWLIST)');
+
+/**
+ * A DNS lookup for net/tls.connect that refuses non-public answers: the check happens on the addresses actually
+ * connected to, so a public name that resolves to 127.0.0.1 or 169.254.169.254 (or rebinds to it) is refused too.
+ */
+function guardedLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, '', 0);
+    const list = addresses as LookupAddress[];
+    if (list.length === 0 || list.some((a) => isNonPublicAddress(a.address))) {
+      const denied: NodeJS.ErrnoException = Object.assign(new Error('egress refused: non-public address'), { code: 'EGRESSREFUSED' });
+      return callback(denied, '', 0);
+    }
+    if (options.all) return callback(null, list);
+    return callback(null, list[0]!.address, list[0]!.family);
+  });
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024;
@@ -80,7 +211,6 @@ const safeName = (x: unknown, pattern = TYPE_NAME): string =>
   typeof x === 'string' && pattern.test(x) ? x : 'unrecognised';
 
 export function createFhirClient(options: FhirClientOptions): FhirClient {
-  const fetchImpl = options.fetch ?? globalThis.fetch;
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const { logger, timeoutMs } = options;
   let base: URL;
@@ -91,6 +221,22 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
     throw new FhirQueryError('bad-url', 'fhirServer is not an absolute http(s) URL');
   }
   const baseUrl = base.href.replace(/\/$/, '');
+  const decision = egressDecision(base, options.allowlist ?? ['*']);
+  if (!decision.allowed) throw refused();
+  // An IP literal is checked here (no DNS lookup happens for it); a name is checked after resolution, at connect time.
+  const literal = isIP(base.hostname.replace(/^\[|\]$/g, '')) !== 0;
+  if (!decision.explicit && literal && isNonPublicAddress(base.hostname)) throw refused();
+  // One connection pool per client (one hook call): close() destroys it, so no socket outlives the request's budget.
+  // A host named exactly in the allow-list is trusted with whatever it resolves to (an EHR on the hospital network).
+  const agent = options.fetch
+    ? undefined
+    : new Agent({
+        connect: decision.explicit ? {} : { lookup: guardedLookup },
+        keepAliveTimeout: 1000,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+  const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>);
   const headers: Record<string, string> = { Accept: 'application/fhir+json' };
   if (options.accessToken) headers.Authorization = `Bearer ${options.accessToken}`;
 
@@ -116,6 +262,7 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
       if (timeout.aborted) return new FhirQueryError('timeout', `FHIR server timed out after ${timeoutMs} ms`);
       if (signal?.aborted) return new FhirQueryError('aborted', 'FHIR query was cancelled');
       const code = (err as { cause?: { code?: unknown } })?.cause?.code;
+      if (code === 'EGRESSREFUSED') return refused();
       return new FhirQueryError(
         'unreachable',
         `FHIR server unreachable${typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code) ? ` (${code})` : ''}`,
@@ -252,6 +399,9 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
     searchPages,
     search: async (relativeUrl, opts) => (await searchPages(relativeUrl, opts)).resources,
     read,
+    close: async () => {
+      await agent?.destroy().catch(() => undefined);
+    },
   };
 }
 

@@ -132,9 +132,12 @@ export async function gatherRecord(options: GatherOptions): Promise<GatheredReco
           timeoutMs: fhir.queryTimeoutMs,
           logger,
           fetch: options.fetch,
+          allowlist: fhir.serverAllowlist,
         });
       } catch (err) {
-        unavailable = (err as Error).message;
+        // A malformed URL is the caller's own mistake and may be named; an egress refusal is told like any failure.
+        unavailable = (err as FhirQueryError).kind === 'refused' ? 'the FHIR server could not be reached' : (err as Error).message;
+        if ((err as FhirQueryError).kind === 'refused') logger.warn('fhirServer refused by the egress policy (FHIR_SERVER_ALLOWLIST)');
       }
     }
 
@@ -144,12 +147,19 @@ export async function gatherRecord(options: GatherOptions): Promise<GatheredReco
     const signal = options.signal ? AbortSignal.any([budget.signal, options.signal]) : budget.signal;
     // Every parallel query listens on the same signal (a few listeners each): not a leak.
     setMaxListeners(Math.max(10, 4 * (pending.length + continuations.length)), budget.signal, signal);
+    // What the caller (412 body) and the cards are told. One text for every way the server failed — refused, silent,
+    // timed out, HTTP 404/500, garbage, not allowed by the egress policy — so the answer is no oracle on which hosts
+    // and ports exist behind the service (SSRF probing). The kind is logged and counted (metrics) for operators.
     const failureReason = (err: unknown): string => {
-      if (budget.signal.reason instanceof BudgetExceeded && (err instanceof BudgetExceeded || (err as FhirQueryError)?.kind === 'aborted')) {
-        return `FHIR queries did not finish within the ${fhir.totalBudgetMs} ms budget`;
-      }
-      if (err instanceof FhirQueryError || err instanceof Error) return err.message;
-      return 'unexpected failure';
+      if (!client) return unavailable;
+      const kind =
+        budget.signal.reason instanceof BudgetExceeded && (err instanceof BudgetExceeded || (err as FhirQueryError)?.kind === 'aborted')
+          ? 'budget'
+          : err instanceof FhirQueryError
+            ? err.kind
+            : 'error';
+      logger.info({ kind }, 'fhir query failed');
+      return 'the FHIR server could not be reached';
     };
     let firstRequiredFailure: RequiredFailure | undefined;
 
@@ -218,6 +228,8 @@ export async function gatherRecord(options: GatherOptions): Promise<GatheredReco
       await Promise.all([...pending.map(fetchKey), ...continuations.map(continueBundle)]);
     } finally {
       clearTimeout(timer);
+      // The budget is over: close every socket to the FHIR server (a trickling server must not hold one open).
+      await client?.close();
     }
     if (firstRequiredFailure) {
       logger.info({ key: firstRequiredFailure.key, sources }, 'required record data unavailable');

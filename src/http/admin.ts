@@ -102,7 +102,8 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.get('/coverage-assertions/:id', enabled, requireAdmin, async (req, res, next) => {
     try {
       const id = String(req.params.id);
-      if (id.length === 0 || id.length > ID_MAX) throw badRequest('invalid coverage-assertion id', ['id']);
+      // Control characters (NUL above all: PostgreSQL text cannot hold it) make an id that cannot exist: 400, not 503.
+      if (id.length === 0 || id.length > ID_MAX || /[\u0000-\u001f\u007f]/.test(id)) throw badRequest('invalid coverage-assertion id', ['id']);
       let found;
       try {
         found = await store.getAssertion(id);

@@ -7,11 +7,17 @@ import type { Logger } from '../logger.js';
 import type { FeedbackStore } from '../store/types.js';
 import { InvalidFeedbackError, StoreUnavailableError } from '../store/types.js';
 import { HttpError, badRequest, notFound, serviceUnavailable } from './errors.js';
+import { validateFeedbackValues } from './feedback-limits.js';
+import { checkDraftOrderCount, depthGuard } from './limits.js';
 
 export interface CdsRoutesDeps {
   services: HookService[];
   feedbackStore: FeedbackStore;
   bodyLimitBytes: number;
+  /** Deepest JSON nesting accepted in a body (400 beyond). */
+  maxJsonDepth: number;
+  /** Most `context.draftOrders` entries accepted in one call (400 beyond). */
+  maxDraftOrders: number;
   /** Authentication middleware (JWT); runs after CORS, before body parsing. */
   authenticate: RequestHandler;
   baseUrl: (req: Request) => string;
@@ -38,7 +44,7 @@ function issuesToError(issues: { path: string; message: string }[], what: string
 export function cdsServicesRouter(deps: CdsRoutesDeps): Router {
   const router = express.Router();
   const byId = new Map(deps.services.map((s) => [s.definition.id, s]));
-  const json = express.json({ limit: deps.bodyLimitBytes, type: () => true, strict: true });
+  const json = express.json({ limit: deps.bodyLimitBytes, type: () => true, strict: true, verify: depthGuard(deps.maxJsonDepth) });
 
   const known: RequestHandler = (req, res, next) => {
     const service = byId.get(String(req.params.id));
@@ -62,6 +68,8 @@ export function cdsServicesRouter(deps: CdsRoutesDeps): Router {
     try {
       const body = req.body as unknown;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+      // Before schema validation: the cost of everything after grows with the number of orders.
+      checkDraftOrderCount((body as { context?: unknown }).context, deps.maxDraftOrders);
       const issues = validateRequest(body);
       if (issues.length > 0) throw issuesToError(issues, 'CDS Hooks request');
       const request = body as CdsRequest;
@@ -87,6 +95,10 @@ export function cdsServicesRouter(deps: CdsRoutesDeps): Router {
     try {
       const issues = validateFeedback(req.body);
       if (issues.length > 0) throw issuesToError(issues, 'feedback');
+      // Values the schema allows but no store can keep (NUL, year 0, megabyte ids): 400, so 503 only ever means
+      // "the database is unavailable, retry".
+      const valueIssues = validateFeedbackValues(req.body);
+      if (valueIssues.length > 0) throw issuesToError(valueIssues, 'feedback');
       const body = req.body as FeedbackRequest;
       const result = await deps.feedbackStore.saveFeedback(res.locals.serviceId as string, body.feedback);
       (res.locals.log as Logger).info({ items: body.feedback.length, ...result }, 'feedback stored');

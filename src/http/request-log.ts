@@ -1,9 +1,17 @@
 // Per-request id and one structured log line per request: method, route, status, duration. Ids only, never PHI.
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9\-_.]{1,64}$/;
+
+/**
+ * What the log says about the path: the matched route template (`/cds-services/:id`), or `(unmatched)`. Never the
+ * path itself: an unmatched path (a client's mistake, a probe) can carry a patient id or other PHI.
+ */
+export function routeOf(req: Request): string {
+  return req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : '(unmatched)';
+}
 
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -18,7 +26,7 @@ export function requestLog(logger: Logger): RequestHandler {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
       const fields: Record<string, unknown> = {
         method: req.method,
-        path: req.route?.path ? `${req.baseUrl}${req.route.path}` : req.path.replace(/[^/]{40,}/g, ':long'),
+        path: routeOf(req),
         status: res.statusCode,
         durationMs: Math.round(durationMs * 10) / 10,
       };

@@ -109,8 +109,8 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
     let applies: { status: TriState; evidence: Evidence[] };
     try {
       applies = ctx.definition!(node.onlyIf);
-    } catch (err) {
-      return { ...head, op: 'leaf', status: 'not-documented', evidence: [], reason: `could not be evaluated: ${errorMessage(err)}` };
+    } catch {
+      return { ...head, op: 'leaf', status: 'not-documented', evidence: [], reason: UNEVALUABLE };
     }
     if (applies.status !== 'met') {
       return {
@@ -155,8 +155,10 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
       let out: LeafOutcome;
       try {
         out = node.kind === 'kind' ? runKind(node, ctx) : node.kind === 'fact' ? runFact(node.fact, node.params, ctx, node.absent) : evaluateFhirPathLeaf(node, ctx);
-      } catch (err) {
-        out = { status: 'not-documented', evidence: [], reason: `could not be evaluated: ${errorMessage(err)}`, finding: { kind: node.kind === 'kind' ? node.kindName : node.kind, code: 'error', values: { message: errorMessage(err) } } };
+      } catch {
+        // An exception here is malformed record data or a bug, never something the clinician can act on: a plain
+        // reason, no JavaScript error text ("… is not iterable") on a card or in the assertion.
+        out = { status: 'not-documented', evidence: [], reason: UNEVALUABLE, finding: { kind: node.kind === 'kind' ? node.kindName : node.kind, code: 'error' } };
       }
       if (node.onlyIf && out.status !== 'met') {
         // Why the leaf applies (e.g. "patient already on an insulin pump: continued coverage").
@@ -208,6 +210,9 @@ function errorMessage(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   return m.split('\n')[0]!.slice(0, 300);
 }
+
+/** The reason shown when a criterion or an order could not be evaluated: never the JavaScript error text. */
+export const UNEVALUABLE = 'could not be evaluated from the record as sent (unexpected or malformed data)';
 
 /**
  * Remedies declared anywhere under a node. A `not` fails exactly when its child is met — and met leaves carry no
@@ -522,7 +527,7 @@ export function determine(order: InfusionOrder, record: PatientRecord, policySet
     const { unmet, undocumented } = decisiveLeaves(root);
     const outcome = root.status === 'met' ? 'covered' : root.status === 'not-met' ? 'not-covered' : 'conditional';
     return [{ ...shared, outcome, root, unmet, undocumented } satisfies Determination];
-  } catch (err) {
-    return [{ ...shared, outcome: 'indeterminate', message: `The coverage criteria could not be evaluated: ${errorMessage(err)}` } satisfies Determination];
+  } catch {
+    return [{ ...shared, outcome: 'indeterminate', message: 'The coverage criteria could not be evaluated: the record as sent holds unexpected or malformed data.' } satisfies Determination];
   }
 }

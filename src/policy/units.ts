@@ -26,7 +26,26 @@ export interface QuantityLike {
 
 export type Conversion = { ok: true; value: number; unit: string } | { ok: false; reason: string };
 
-const utils = ucum.UcumLhcUtils.getInstance();
+const ucumUtils = ucum.UcumLhcUtils.getInstance();
+
+/**
+ * ucum-lhc writes to stdout with console.log when it cannot parse a unit string — that string is the Observation's
+ * own unit text, and stdout is the service's log stream (outside the logger, outside the no-PHI rule). Its calls are
+ * synchronous, so console.log is silenced just for their duration; the outcome is reported through return values.
+ */
+function quiet<T>(fn: () => T): T {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    return fn();
+  } finally {
+    console.log = log;
+  }
+}
+const utils = {
+  validateUnitString: (unit: string) => quiet(() => ucumUtils.validateUnitString(unit)),
+  convertUnitTo: (...args: Parameters<typeof ucumUtils.convertUnitTo>) => quiet(() => ucumUtils.convertUnitTo(...args)),
+};
 
 /**
  * Common spellings EHRs send in `Quantity.unit` that are not (case-exact) UCUM, keyed in lower case with micro signs

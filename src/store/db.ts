@@ -83,6 +83,9 @@ export class StoreStartupError extends Error {
   }
 }
 
+/** Bound on connecting and on every statement: past it the store is "unavailable" (503), never a hang. */
+export const STORE_TIMEOUT_MS = 5_000;
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function quoteIdent(name: string): string {
@@ -205,7 +208,12 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   const poolConfig: pg.PoolConfig = {
     connectionString: databaseUrl,
     max: 10,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: STORE_TIMEOUT_MS,
+    // A link that stalls after connecting (open, no bytes) must fail like a refused one, within the same bound:
+    // query_timeout is enforced by the client (the server may never see the query), statement_timeout by the server.
+    query_timeout: STORE_TIMEOUT_MS,
+    statement_timeout: STORE_TIMEOUT_MS,
+    keepAlive: true,
     idleTimeoutMillis: 30_000,
     application_name: 'pumpcheck',
   };

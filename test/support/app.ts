@@ -13,7 +13,9 @@ export interface TestApp {
 }
 
 export function testApp(env: Record<string, string> = {}, options: Partial<ComposeOptions> & { logger?: Logger } = {}): TestApp {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
+  // The loopback FHIR test servers are allowed explicitly, as a deployment names its EHRs' FHIR servers; any public
+  // server too (the development default), so tests with an injected fetch and example.org servers keep working.
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', FHIR_SERVER_ALLOWLIST: 'http://127.0.0.1:*,*', ...env });
   const feedbackStore = new MemoryFeedbackStore();
   const assertionSink = new MemoryAssertionSink();
   const composed = compose(config, options.logger ?? silentLogger, { feedbackStore, assertionSink, ...options }, env);
