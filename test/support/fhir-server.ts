@@ -93,14 +93,23 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /**
- * Types whose `patient` search parameter is `subject.where(resolve() is Patient)`: Medplum's in-memory repository
+ * Bare patient ids are read as references first (see below). Types whose `patient` search parameter is `subject.where(resolve() is Patient)`: Medplum's in-memory repository
  * resolves every candidate's reference to evaluate it (about 2 s for a few thousand Observations). `subject=Patient/x`
  * selects exactly the same resources without resolving, so the server answers the same search much faster. Requests
  * are recorded as the client sent them.
  */
-const PATIENT_IS_SUBJECT = new Set(['Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'ServiceRequest', 'DeviceRequest', 'QuestionnaireResponse']);
+const PATIENT_IS_SUBJECT = new Set(['Observation', 'Condition', 'MedicationStatement', 'MedicationRequest', 'Procedure', 'Encounter', 'ServiceRequest', 'DeviceRequest', 'DeviceUseStatement', 'QuestionnaireResponse']);
 
 function rewritePatientSearch(resourceType: string, params: URLSearchParams, query: Record<string, string | string[]>): void {
+  // A bare id (`patient=123`, as CDS clients expand `{{context.patientId}}`) means Patient/123, as on HAPI; Medplum's
+  // repository only matches the reference form.
+  for (const name of ['patient', 'subject', 'beneficiary']) {
+    const value = params.get(name);
+    if (value && /^[A-Za-z0-9\-.]{1,64}$/.test(value)) {
+      params.set(name, `Patient/${value}`);
+      query[name] = `Patient/${value}`;
+    }
+  }
   const patient = params.get('patient');
   if (!PATIENT_IS_SUBJECT.has(resourceType) || !patient || !/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(patient)) return;
   params.delete('patient');
