@@ -217,7 +217,7 @@ function negativeAntibodies(b: RecordBuilder): void {
 // C-peptide ratio: 110% exactly, just above.
 threshold('c-peptide-110-percent', 'Fasting C-peptide 0.88 ng/mL with lower limit 0.8 (exactly 110%) — covered', `${A1} — at the limit (≤ is inclusive)`,
   { cPeptide: { value: 0.88, glucose: 110 } },
-  { outcome: 'covered', criteria: { 'c-peptide': 'met', autoantibody: 'met' } });
+  { outcome: 'covered', criteria: { 'c-peptide': 'met', autoantibody: 'met', 'testing-attested': 'met' } });
 threshold('c-peptide-111-percent-no-renal', 'Fasting C-peptide 0.89 ng/mL (111%), no creatinine clearance and no autoantibody test on record — conditional: the 200% limit could apply',
   `${A1}; ${A2} — just above 110%, renal function not documented`,
   { cPeptide: { value: 0.89, glucose: 110 } },
@@ -289,6 +289,10 @@ threshold('smbg-just-under-4-per-day', 'Fingerstick log of 235 readings in 59 da
   { smbg: [3, ...Array.from({ length: 58 }, () => 4)] },
   { outcome: 'conditional', criteria: { 'testing-computed': 'not-met', 'testing-cgm': 'not-documented' }, card: { indicator: WARN } });
 
+threshold('smbg-attested-no', 'No fingerstick log on record and the practitioner answered "no" to testing at least 4 times a day; no CGM — conditional', 'LCD L33794 IV C (self-testing at least 4 times per day), attested in the documentation questionnaire; A52507 CGM would still satisfy it',
+  { qr: { 'smbg-4-per-day': false } },
+  { outcome: 'conditional', criteria: { 'testing-attested': 'not-met', 'testing-cgm': 'not-documented' }, card: { indicator: WARN } });
+
 // Continued coverage: the 3-month visit read as 91 days (parameter visitDaysMax).
 function onPumpSince2016(slug: string, visitDay: string): RecordBuilder {
   const b = new RecordBuilder(slug, `pt-${slug}`);
@@ -314,7 +318,7 @@ for (const [name, day, days, outcome] of [
     expected: {
       [`DeviceRequest/${order.id}`]: {
         outcome,
-        criteria: { 'continued-coverage-visit': outcome === 'covered' ? 'met' : 'not-met', 'pump-before-enrollment-attested': 'met' },
+        criteria: { 'continued-coverage-visit': outcome === 'covered' ? 'met' : 'not-met', 'pump-before-enrollment-attested': 'met', 'testing-before-enrollment-attested': 'met' },
         card: outcome === 'covered' ? null : { indicator: WARN, summaryIncludes: [`${days} days ago`] },
       },
     },
