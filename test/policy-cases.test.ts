@@ -56,7 +56,7 @@ function memoryStore(sink: MemoryAssertionSink): Pick<Store, 'getAssertion' | 'o
       const found = sink.records.find((r) => r.id === id);
       return found ? { ...structuredClone(found), storedAt: found.createdAt, feedback: [] } : undefined;
     },
-    overrideAnalytics: async () => [],
+    overrideAnalytics: async () => ({ rows: [], criteria: [], byOutcome: [], byPractitioner: [], bySite: [], sharedCards: [] }) as never,
   };
 }
 
