@@ -39,7 +39,8 @@ const LABELS = {
 const labels = { criterion: (_p: string, c: string) => (LABELS as Record<string, string>)[c], reason: () => undefined };
 
 function appWith(store: Store, adminToken: string | undefined) {
-  return testApp(adminToken ? { ADMIN_TOKEN: adminToken } : {}, {
+  // Many deliberate wrong-token requests: the failed-auth throttle (tested in test/hardening.test.ts) is set out of reach.
+  return testApp(adminToken ? { ADMIN_TOKEN: adminToken, AUTH_FAILURES_PER_MINUTE: '10000' } : { AUTH_FAILURES_PER_MINUTE: '10000' }, {
     feedbackStore: store.feedbackStore,
     assertionSink: store.assertionSink,
     adminRouter: adminRouter({ store, adminToken, logger: silentLogger, labels }),
