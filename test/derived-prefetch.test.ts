@@ -149,7 +149,7 @@ describe('what the rules read reaches the engine', () => {
     const noPumpStart = await sign({ prefetch: strip('DeviceUseStatement') });
     expect(noPumpStart.assertion.outcome).toBe('conditional');
     expect(noPumpStart.assertion.undocumentedCriteria).toEqual(expect.arrayContaining(['mdi-frequency', 'mdi-duration']));
-    expect(JSON.stringify(noPumpStart.res.body.cards)).toMatch(/pump start date not documented/);
+    expect(JSON.stringify(noPumpStart.res.body.cards)).toMatch(/pump (start|initiation) date not documented/);
 
     const noSpecimen = await sign({ prefetch: strip('Specimen') });
     expect(noSpecimen.assertion.outcome).toBe('conditional');

@@ -275,7 +275,8 @@ describe('F8: audience and links from configuration only', () => {
     const res = await request(app.app).post(SIGN).set('host', 'other-cds.example.org').send(hookBody({ prefetch: minimalPrefetch() })).expect(200);
     const json = JSON.stringify(res.body);
     expect(json).not.toContain('other-cds.example.org');
-    expect(json).toContain('https://cds.example.org/fhir/Questionnaire/');
+    // Clinicians open the documentation form page (issue 12); it is built on the configured base URL, never on Host.
+    expect(json).toContain('https://cds.example.org/forms/');
     app.close();
   });
 });
