@@ -26,7 +26,7 @@ import type { Store, StoredAssertion } from '../src/store/index.js';
 import { MemoryAssertionSink, MemoryFeedbackStore } from '../src/store/memory.js';
 import { testApp, type TestApp } from './support/app.js';
 import { createEhrSigner, type EhrSigner } from './support/ehr-jwt.js';
-import { prefetchFromDiscovery } from './support/ehr-prefetch.js';
+import { prefetchFromDiscovery } from './support/prefetch.js';
 import { startFhirServer, type TestFhirServer } from './support/fhir-server.js';
 import { policyCriteria } from './support/policy-criteria.js';
 import { crossCheckCases, PolicyLoadError, readPolicyCases, type PolicyCase } from './support/policy-cases.js';

@@ -22,6 +22,8 @@ export interface DiscoveryPrefetchOptions {
   accessToken?: string;
   /** Follow `next` links and return one Bundle with every page (default: the first page, as many EHRs send). */
   allPages?: boolean;
+  /** Authorization header for GET /cds-services (a client JWT when the service requires one). */
+  discoveryAuthorization?: string;
 }
 
 /**
@@ -37,7 +39,10 @@ export async function prefetchFromDiscovery(
   options: DiscoveryPrefetchOptions = {},
 ): Promise<Prefetch> {
   const serviceId = options.serviceId ?? 'pumpcheck-order-sign';
-  const discovery = await request(app).get('/cds-services').expect(200);
+  let discoveryCall = request(app).get('/cds-services');
+  if (options.discoveryAuthorization) discoveryCall = discoveryCall.set('Authorization', options.discoveryAuthorization);
+  const discovery = await discoveryCall;
+  if (discovery.status !== 200) throw new Error(`GET /cds-services answered ${discovery.status}`);
   const service = (discovery.body.services as { id: string; prefetch?: Record<string, string> }[]).find((s) => s.id === serviceId);
   if (!service) throw new Error(`no service ${serviceId} in discovery`);
   const headers: Record<string, string> = { Accept: 'application/fhir+json' };
@@ -64,9 +69,12 @@ export async function prefetchFromDiscovery(
     if (status !== 200 || !body) throw new Error(`prefetch ${key}: FHIR server answered ${status}`);
     if (options.allPages && body.resourceType === 'Bundle') {
       const bundle = body as Bundle;
+      const seen = new Set<string>();
       let next = bundle.link?.find((l) => l.relation === 'next')?.url;
-      while (next) {
-        const page = (await get(next)).body as Bundle;
+      while (next && !seen.has(next)) {
+        seen.add(next);
+        const page = (await get(next)).body as Bundle | undefined;
+        if (page?.resourceType !== 'Bundle') throw new Error(`prefetch ${key}: a next page is not a Bundle`);
         bundle.entry = [...(bundle.entry ?? []), ...(page.entry ?? [])];
         next = page.link?.find((l) => l.relation === 'next')?.url;
       }
