@@ -44,7 +44,7 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'device/not-in-use': (v) => `${lower(String(v.title))} on record, but not in use`,
   'order/wrong-code': (v) => `ordered as ${v.ordered}: only ${v.expected} is covered`,
   'order/uncoded': (v) => `the pump order carries no HCPCS code (${v.expected} required)`,
-  'order/forbidden': (v) => (v.pumpKind === 'implantable' ? 'implantable pump ordered: not covered under this policy' : 'this pump is not covered under this policy'),
+  'order/forbidden': (v) => (v.pumpKind === 'implantable' ? 'an implanted infusion pump is not covered for this use' : 'this pump is not covered under this policy'),
   'order/unpaired': (v) => `supply not associated with the pump ordered: ${v.supplies}`,
   'order/missing-companion': () => 'not ordered with the required companion order',
   'order/forbidden-companion': () => 'ordered with a companion order this policy does not allow',

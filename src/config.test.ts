@@ -3,9 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
+import { egressDecision } from './fhir/client.js';
 
 const issuers = JSON.stringify({ 'https://ehr.example.org': { jwksUrl: 'https://ehr.example.org/jwks.json' } });
-const prod = { NODE_ENV: 'production', PATIENT_HASH_SECRET: 's'.repeat(32), CDS_TRUSTED_ISSUERS: issuers };
+const prod = {
+  NODE_ENV: 'production',
+  PATIENT_HASH_SECRET: 's'.repeat(32),
+  CDS_TRUSTED_ISSUERS: issuers,
+  PUBLIC_BASE_URL: 'https://pumpcheck.example.org',
+};
 
 describe('loadConfig', () => {
   it('starts on embedded defaults with no environment at all', () => {
@@ -18,11 +24,20 @@ describe('loadConfig', () => {
     expect(c.store.databaseUrl).toBeUndefined();
     expect(c.fhir.queryTimeoutMs).toBeLessThan(c.fhir.totalBudgetMs);
     expect(c.fhir.totalBudgetMs).toBeLessThan(5000);
+    // A FHIR server on this machine (sandbox, integrator's test server) is reachable on the embedded defaults.
+    const base = new URL('http://127.0.0.1:44123/fhir');
+    expect(egressDecision(base, c.fhir.serverAllowlist)).toEqual({ allowed: true, explicit: true });
+    expect(egressDecision(new URL('http://localhost:8090/fhir'), c.fhir.serverAllowlist).explicit).toBe(true);
+    // …but not another private network or the cloud metadata address.
+    expect(egressDecision(new URL('http://169.254.169.254/latest'), c.fhir.serverAllowlist).explicit).toBe(false);
+    expect(egressDecision(new URL('http://10.0.0.5/fhir'), c.fhir.serverAllowlist).explicit).toBe(false);
+    expect(loadConfig({ ...prod }).fhir.serverAllowlist).toEqual([]);
   });
 
   it('refuses to start in production without trusted issuers or a patient hash secret', () => {
     expect(() => loadConfig({ ...prod, CDS_TRUSTED_ISSUERS: '' })).toThrow(/No trusted issuers configured/);
     expect(() => loadConfig({ ...prod, PATIENT_HASH_SECRET: '' })).toThrow(/PATIENT_HASH_SECRET/);
+    expect(() => loadConfig({ ...prod, PUBLIC_BASE_URL: '' })).toThrow(/PUBLIC_BASE_URL must be set/);
     expect(loadConfig(prod).nodeEnv).toBe('production');
   });
 

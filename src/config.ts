@@ -140,9 +140,24 @@ function list(env: Env, name: string, fallback: string[]): string[] {
     .filter(Boolean);
 }
 
+/**
+ * Outside production, with no FHIR_SERVER_ALLOWLIST: any public server, and a FHIR server on this machine (a sandbox
+ * or test server on loopback, any port). Other private networks, link-local and cloud-metadata addresses stay refused.
+ * Production starts with an empty list: every fhirServer origin must be configured.
+ */
+export const DEVELOPMENT_FHIR_ALLOWLIST: readonly string[] = [
+  '*',
+  'http://127.0.0.1:*',
+  'https://127.0.0.1:*',
+  'http://localhost:*',
+  'https://localhost:*',
+  'http://[::1]:*',
+  'https://[::1]:*',
+];
+
 /** FHIR_SERVER_ALLOWLIST entries: `*`, or `http(s)://host[:port]` where host labels may be `*` and port may be `*`. */
-function allowlist(env: Env, name: string, fallback: string[]): string[] {
-  const entries = list(env, name, fallback);
+function allowlist(env: Env, name: string, fallback: readonly string[]): string[] {
+  const entries = list(env, name, [...fallback]);
   for (const entry of entries) {
     if (entry === '*') continue;
     if (!/^https?:\/\/(\*|\[[0-9a-f:.]+\]|[a-z0-9*](?:[a-z0-9*.-]{0,251}[a-z0-9*])?)(:(\d{1,5}|\*))?\/?$/i.test(entry)) {
@@ -278,7 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxPages: int(env, 'FHIR_MAX_PAGES', 10, 1),
       pageSize: int(env, 'FHIR_PAGE_SIZE', 500, 1, 5000),
       // Development: any server (main.ts warns at start-up). Production: none until the deployment names its EHRs'.
-      serverAllowlist: allowlist(env, 'FHIR_SERVER_ALLOWLIST', nodeEnv === 'production' ? [] : ['*']),
+      serverAllowlist: allowlist(env, 'FHIR_SERVER_ALLOWLIST', nodeEnv === 'production' ? [] : DEVELOPMENT_FHIR_ALLOWLIST),
     },
     crd: {
       version: crdVersion,
