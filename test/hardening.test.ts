@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateCdsResponse } from '../src/cds/schemas.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, DEVELOPMENT_FHIR_ALLOWLIST, loadConfig } from '../src/config.js';
 import { adminRouter } from '../src/http/admin.js';
 import { createMetrics } from '../src/metrics.js';
 import { convertQuantity } from '../src/policy/units.js';
@@ -288,8 +288,9 @@ describe('egress policy for fhirServer (SSRF)', () => {
     PUBLIC_BASE_URL: 'https://cds.example.org',
     CDS_TRUSTED_ISSUERS: JSON.stringify({ 'https://ehr.example.org': { jwksUrl: 'https://ehr.example.org/jwks.json' } }),
   };
-  it('defaults to any server in development and to none in production; validates entries', () => {
-    expect(loadConfig({}).fhir.serverAllowlist).toEqual(['*']);
+  it('defaults to any public server plus loopback in development, and to none in production; validates entries', () => {
+    expect(loadConfig({}).fhir.serverAllowlist).toEqual([...DEVELOPMENT_FHIR_ALLOWLIST]);
+    expect(DEVELOPMENT_FHIR_ALLOWLIST).toContain('*');
     expect(loadConfig(prod).fhir.serverAllowlist).toEqual([]);
     expect(loadConfig({ ...prod, FHIR_SERVER_ALLOWLIST: 'https://*.ehr.example.org, https://fhir.example.com:8443' }).fhir.serverAllowlist).toEqual([
       'https://*.ehr.example.org',
