@@ -80,6 +80,8 @@ interface OrderResult {
   /** Stored outcome; 'no-policy' when the order got a coverage card but no coverage-information; undefined: nothing. */
   outcome?: string;
   covered?: string;
+  /** coverage-information `date`: the request day. */
+  date?: string;
   stored?: StoredAssertion;
   cards: Card[];
 }
@@ -155,7 +157,7 @@ async function runCase(c: PolicyCase, mode: Mode, fhir: TestFhirServer): Promise
         stored = got.body as StoredAssertion;
       }
       const outcome = stored?.outcome ?? (!ext && mine.length > 0 ? 'no-policy' : undefined);
-      orders.set(ref, { outcome, covered: sub('covered')?.valueCode, stored, cards: mine });
+      orders.set(ref, { outcome, covered: sub('covered')?.valueCode, date: sub('date')?.valueDate, stored, cards: mine });
     }
     return { status: res.status, body: res.body, orders, serviceFhirRequests };
   } finally {
@@ -206,6 +208,8 @@ describe.each(CASES.map((c) => [`${c.policyId}/${c.name}`, c] as const))('%s', (
       if (r.stored) {
         expect(COVERED_FOR[r.stored.outcome] ?? [], `${ref}: coverage-information covered = ${r.covered}`).toContain(r.covered);
         expect(r.stored.policyId).toBe(c.policyId);
+        // The service ran on the case's clock.
+        expect(r.date, `${ref}: coverage-information date`).toBe(c.now.slice(0, 10));
       }
       for (const [id, status] of Object.entries(e.criteria ?? {})) expect(statusOf(r, id), `${ref}: criterion ${id}`).toBe(status);
       if (e.card === null) expect(r.cards.map((card) => card.summary), `${ref}: no coverage card`).toEqual([]);
