@@ -97,8 +97,8 @@ export function evaluateCriteria(node: PolicyNode, ctx: EvaluationContext): Crit
         // plain reason, no JavaScript error text ("… is not iterable") on a card.
         out = { status: 'not-documented', evidence: [], reason: UNEVALUABLE };
       }
-      const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence };
-      if (out.reason) result.reason = out.reason;
+      const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence.map(plainEvidence) };
+      if (out.reason) result.reason = plainText(out.reason) ?? UNEVALUABLE;
       if (out.retest && out.status === 'not-met') result.retest = true;
       if (out.status !== 'met' && node.remedies) result.remedies = node.remedies;
       return result;
@@ -117,6 +117,25 @@ function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: E
     ...(out.reason ? { reason: out.reason } : {}),
     ...(out.retest ? { retest: true } : {}),
   };
+}
+
+// h13, defence in depth for untrusted record data: a fact that formats a value the record sent in the wrong shape
+// (`valueQuantity: 5`, `unit: {}`) can produce "undefined", "NaN" or "[object Object]" in its text. Such text never
+// reaches a clinician's card: a reason becomes the plain UNEVALUABLE text, an evidence field is left out.
+const JS_ARTEFACT = /\bundefined\b|\bNaN\b|\[object Object\]/;
+
+function plainText(text: unknown): string | undefined {
+  return typeof text === 'string' && !JS_ARTEFACT.test(text) ? text : undefined;
+}
+
+function plainEvidence(e: Evidence): Evidence {
+  if (typeof e !== 'object' || e === null) return {};
+  const out: Evidence = {};
+  for (const key of ['reference', 'date', 'value', 'threshold', 'note'] as const) {
+    const v = plainText(e[key]);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 /** The reason shown when a criterion or an order could not be evaluated (h13: never the JavaScript error text). */
