@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
 const issuers = JSON.stringify({ 'https://ehr.example.org': { jwksUrl: 'https://ehr.example.org/jwks.json' } });
-const prod = { NODE_ENV: 'production', PATIENT_HASH_SECRET: 's'.repeat(32), CDS_TRUSTED_ISSUERS: issuers };
+const prod = { NODE_ENV: 'production', PATIENT_HASH_SECRET: 's'.repeat(32), CDS_TRUSTED_ISSUERS: issuers, PUBLIC_BASE_URL: 'https://cds.example.org' };
 
 describe('loadConfig', () => {
   it('starts on embedded defaults with no environment at all', () => {
@@ -23,6 +23,7 @@ describe('loadConfig', () => {
   it('refuses to start in production without trusted issuers or a patient hash secret', () => {
     expect(() => loadConfig({ ...prod, CDS_TRUSTED_ISSUERS: '' })).toThrow(/No trusted issuers configured/);
     expect(() => loadConfig({ ...prod, PATIENT_HASH_SECRET: '' })).toThrow(/PATIENT_HASH_SECRET/);
+    expect(() => loadConfig({ ...prod, PUBLIC_BASE_URL: '' })).toThrow(/PUBLIC_BASE_URL must be set/);
     expect(loadConfig(prod).nodeEnv).toBe('production');
   });
 
