@@ -2,14 +2,8 @@
 // WEB_CONCURRENCY=N runs N workers (node:cluster) sharing the port; the primary only supervises them.
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
-import { compose } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { adminRouter } from './http/admin.js';
-import { analyticsLabels } from './http/analytics-labels.js';
-import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
-import { openStore } from './store/index.js';
 
 function readConfig(): Config {
   try {
@@ -24,6 +18,15 @@ function readConfig(): Config {
 }
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
+  // Loaded here, not at the top: the supervising primary needs none of it, so it starts (and restarts) fast.
+  const [{ compose }, { adminRouter }, { analyticsLabels }, { createHttpServer }, { createMetrics }, { openStore }] = await Promise.all([
+    import('./compose.js'),
+    import('./http/admin.js'),
+    import('./http/analytics-labels.js'),
+    import('./http/server.js'),
+    import('./metrics.js'),
+    import('./store/index.js'),
+  ]);
   const store = await openStore({ store: config.store, logger });
   const metrics = createMetrics({ token: config.metricsToken });
   metrics.observeStore(() => store.assertionSink.stats());

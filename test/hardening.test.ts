@@ -227,7 +227,7 @@ describe('F6: feedback that can never be stored is 400, not 503 "retry later"', 
     beforeAll(async () => {
       fx = await createFixture('pglite');
       const store = await fx.open();
-      admin = testApp({ ADMIN_TOKEN: token }, { adminRouter: adminRouter({ store, adminToken: token, logger: pino({ level: 'silent' }) }) });
+      admin = testApp({ ADMIN_TOKEN: token, AUTH_FAILURES_PER_MINUTE: '10' }, { adminRouter: adminRouter({ store, adminToken: token, logger: pino({ level: 'silent' }) }) });
       return async () => {
         admin.close();
         await store.close();
@@ -436,7 +436,7 @@ describe('headers, logs and library output', () => {
   });
 
   it('throttles failed /metrics authentication', async () => {
-    const app = testApp({}, { metrics: createMetrics({ token: 'metrics-token-0123456789', defaultMetrics: false }) });
+    const app = testApp({ AUTH_FAILURES_PER_MINUTE: '10' }, { metrics: createMetrics({ token: 'metrics-token-0123456789', defaultMetrics: false }) });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 12; i++) statuses.push((await request(app.app).get('/metrics').set('authorization', `Bearer wrong-${i}`)).status);

@@ -164,8 +164,8 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
         // Why the leaf applies (e.g. "patient already on an insulin pump: continued coverage").
         out = { ...out, evidence: [...out.evidence, ...ctx.definition!(node.onlyIf).evidence.slice(0, 1)] };
       }
-      const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence };
-      if (out.reason) result.reason = out.reason;
+      const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence.map(plainEvidence) };
+      if (out.reason) result.reason = plainText(out.reason) ?? UNEVALUABLE;
       if (out.finding) result.finding = out.finding;
       if (out.retest && out.status === 'not-met') result.retest = true;
       if (out.status !== 'met' && node.remedies) result.remedies = node.remedies;
@@ -187,6 +187,25 @@ function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: E
     ...(out.retest ? { retest: true } : {}),
     ...(out.finding ? { finding: out.finding } : {}),
   };
+}
+
+// h13, defence in depth for untrusted record data: a fact that formats a value the record sent in the wrong shape
+// (`valueQuantity: 5`, `unit: {}`) can produce "undefined", "NaN" or "[object Object]" in its text. Such text never
+// reaches a clinician's card: a reason becomes the plain UNEVALUABLE text, an evidence field is left out.
+const JS_ARTEFACT = /\bundefined\b|\bNaN\b|\[object Object\]/;
+
+function plainText(text: unknown): string | undefined {
+  return typeof text === 'string' && !JS_ARTEFACT.test(text) ? text : undefined;
+}
+
+function plainEvidence(e: Evidence): Evidence {
+  if (typeof e !== 'object' || e === null) return {};
+  const out: Evidence = {};
+  for (const key of ['reference', 'date', 'value', 'threshold', 'note'] as const) {
+    const v = plainText(e[key]);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 /** A kind leaf: the kind's structured finding; an empty candidate set takes the leaf's `absent`. */

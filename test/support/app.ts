@@ -15,7 +15,14 @@ export interface TestApp {
 export function testApp(env: Record<string, string> = {}, options: Partial<ComposeOptions> & { logger?: Logger } = {}): TestApp {
   // The loopback FHIR test servers are allowed explicitly, as a deployment names its EHRs' FHIR servers; any public
   // server too (the development default), so tests with an injected fetch and example.org servers keep working.
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', FHIR_SERVER_ALLOWLIST: 'http://127.0.0.1:*,*', ...env });
+  // Tests that check refusals send many wrong tokens: the auth-failure throttle is lifted unless a test sets it.
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    FHIR_SERVER_ALLOWLIST: 'http://127.0.0.1:*,*',
+    AUTH_FAILURES_PER_MINUTE: '10000',
+    ...env,
+  });
   const feedbackStore = new MemoryFeedbackStore();
   const assertionSink = new MemoryAssertionSink();
   const composed = compose(config, options.logger ?? silentLogger, { feedbackStore, assertionSink, ...options }, env);
