@@ -6,7 +6,7 @@ import { compose } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { adminRouter } from './http/admin.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, serveClusterMetrics } from './metrics.js';
 import { openStore } from './store/index.js';
 
 function readConfig(): Config {
@@ -80,6 +80,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
 
 function runPrimary(config: Config, logger: Logger): void {
   logger.info({ workers: config.webConcurrency }, 'starting workers');
+  serveClusterMetrics();
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.webConcurrency; i++) fork();
