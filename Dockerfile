@@ -9,6 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY hooks ./hooks
 COPY cards ./cards
+COPY scripts/build.mjs ./scripts/build.mjs
 RUN npm run build
 
 FROM node:20-bookworm-slim AS prod-deps
@@ -26,6 +27,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY policies ./policies
+COPY assets ./assets
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080

@@ -20,7 +20,7 @@ import { mergeLoads, runLoad, type LoadResult } from './load.js';
 import { cpuMsOf, freePort, killAllChildren, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
 import { topSelfTime } from './profile-top.js';
 import { buildRecord, hookBody, SIZES, type BenchRecord, type HookKind } from './records.js';
-import { createIdentity, measureSignCost, presign, signToken, TokenSource, type BenchIdentity } from './tokens.js';
+import { BENCH_ISSUER, createIdentity, measureSignCost, presign, signToken, TokenSource, type BenchIdentity } from './tokens.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Options
@@ -97,7 +97,7 @@ interface Env {
 
 type Store = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; schema: string };
 
-async function startService(env: Env, o: { workers: number; store: Store; heapProbePort?: number; label: string }): Promise<Child> {
+async function startService(env: Env, o: { workers: number; store: Store; heapProbePort?: number; label: string; publicBaseUrl?: string }): Promise<Child> {
   const port = await freePort();
   const nodeArgs: string[] = [...env.args.nodeFlags];
   if (env.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${env.profileDir}`);
@@ -112,6 +112,7 @@ async function startService(env: Env, o: { workers: number; store: Store; heapPr
     WEB_CONCURRENCY: String(o.workers),
     METRICS_TOKEN,
     ...(o.store.kind === 'pglite' ? { DATA_DIR: o.store.dataDir } : { DATABASE_URL: o.store.url }),
+    ...(o.publicBaseUrl ? { PUBLIC_BASE_URL: o.publicBaseUrl } : {}),
     ...(o.heapProbePort ? { BENCH_HEAP_PROBE: '1', BENCH_HEAP_PROBE_PORT: String(o.heapProbePort) } : {}),
   };
   return startChild({
@@ -129,7 +130,7 @@ async function startFloor(env: Env): Promise<Child> {
   return startChild({
     name: 'floor',
     args: [...env.args.nodeFlags, '--import', 'tsx', path.join(ROOT, 'bench', 'floor.ts')],
-    env: { BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES) },
+    env: { BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES), FLOOR_ISSUER: BENCH_ISSUER, FLOOR_JWKS: JSON.stringify(env.identity.jwks) },
     port,
     readyPath: '/healthz',
     logFile: path.join(env.tmp, 'floor.log'),
@@ -212,8 +213,12 @@ async function verifyService(env: Env, port: number, hook: HookKind, body: Buffe
   return checkServiceResponse(r.status, r.json, env.orders[hook]);
 }
 
-async function verifyFloor(port: number, hook: HookKind, body: Buffer): Promise<Check> {
-  const r = await post(`http://127.0.0.1:${port}/cds-services/${SERVICE_ID[hook]}`, body);
+async function verifyFloor(env: Env, port: number, hook: HookKind, body: Buffer): Promise<Check> {
+  const url = serviceUrl(port, hook);
+  // The floor must refuse what the service refuses: no token, then a valid one.
+  const refused = await post(url, body);
+  if (refused.status !== 401) return { ok: false, status: refused.status, detail: 'floor accepted a request without a token' };
+  const r = await post(url, body, signToken(env.identity, url));
   const ok = r.status === 200 && Array.isArray((r.json as { cards?: unknown }).cards);
   return { ok, status: r.status, detail: ok ? 'fixed response' : JSON.stringify(r.json).slice(0, 200) };
 }
@@ -251,11 +256,6 @@ async function tokenPool(env: Env, port: number, hook: HookKind, body: Buffer, w
   return { source: new TokenSource(env.identity, url, pool), presignSeconds: (performance.now() - t) / 1000 };
 }
 
-/** The floor gets a header of a real token's length, so the load generator does identical work for both. */
-function floorToken(env: Env, port: number, hook: HookKind): () => string {
-  const t = signToken(env.identity, serviceUrl(port, hook));
-  return () => t;
-}
 
 /**
  * Waits (bounded) for the machine to be quiet: other tenants' CPU use below 30% of the machine over 1 s windows.
@@ -297,15 +297,19 @@ async function httpCase(env: Env, service: Child, floor: Child | undefined, rec:
   const floorParts: LoadResult[] = [];
   const serviceParts: LoadResult[] = [];
   let source: TokenSource | undefined;
+  let floorSource: TokenSource | undefined;
   let presignSeconds = 0;
   if (floor) {
-    c.floorCheck = await verifyFloor(floor.port, hook, body);
+    c.floorCheck = await verifyFloor(env, floor.port, hook, body);
     if (!c.floorCheck.ok) log(`  ✗ floor ${rec.size} ${hook}: ${c.floorCheck.detail}`);
   }
   for (let round = 0; round < rounds; round++) {
     await quietMachine([...service.pids(), ...(floor?.pids() ?? [])], env.args.quick ? 3 : 15);
     if (floor && c.floorCheck?.ok) {
-      floorParts.push(await runLoad({ port: floor.port, path: path_, body, connections, durationSeconds: slice, token: floorToken(env, floor.port, hook), serverPids: floor.pids() }));
+      // Fresh tokens for the floor too (it verifies each one): a pool sized like the service's.
+      floorSource ??= (await tokenPool(env, floor.port, hook, body, 1, 20_000, env.args.duration)).source;
+      const fs_ = floorSource;
+      floorParts.push(await runLoad({ port: floor.port, path: path_, body, connections, durationSeconds: slice, token: () => fs_.take(), serverPids: floor.pids() }));
     }
     if (!source) {
       const ceiling = floorParts[0]?.rps ?? 20_000;
@@ -561,6 +565,20 @@ function markdown(results: Results): string {
     if (wc.gain !== undefined) lines.push(`\nGain WEB_CONCURRENCY=2 over 1: **×${r2(wc.gain)}** (the load generator shares the 2 cores).`);
     lines.push('');
   }
+  const so = results.scaleOut;
+  if (so) {
+    lines.push(`Scale-out (${so.size.toLocaleString('en-US')} resources, ${so.hook}): ${so.note}`);
+    if (so.replicas && so.assertions && so.replay) {
+      lines.push('');
+      lines.push('| replica | req/s | p99 ms | 2xx | non-2xx / errors |');
+      lines.push('|---|---:|---:|---:|---|');
+      so.replicas.forEach((x, i) => lines.push(`| ${'AB'[i]} | ${x.rps} | ${fmtMs(x.p99Ms)} | ${x.ok} | ${x.non2xx} / ${x.errors} |`));
+      lines.push(`| both | **${so.totalRps}** | | | |`);
+      lines.push('');
+      lines.push(`Assertions in PostgreSQL: ${so.assertions.stored} rows (${so.assertions.distinctIds} distinct ids) for ${so.assertions.expected} expected (every 200 × orders); dropped by the queues ${so.assertions.droppedByQueues}. Replay: ${so.replay.firstUseOk}/${so.replay.tokens} tokens accepted by A, then refused by B ${so.replay.replayRefusedOnOther}/${so.replay.tokens} and by A ${so.replay.replayRefusedOnSame}/${so.replay.tokens}.`);
+    }
+    lines.push('');
+  }
   lines.push('Targets:');
   lines.push('');
   for (const t of results.targets) lines.push(`- ${t.pass ? '✅' : '❌'} ${t.name}: ${t.value} (target ${t.target})`);
@@ -589,6 +607,7 @@ interface Results {
   /** Assertions the 1-worker service wrote / dropped over all HTTP cases. */
   store?: { written?: number; dropped?: number };
   webConcurrency?: { note: string; runs: { workers: number; processes: number; result: HttpCase }[]; gain?: number };
+  scaleOut?: ScaleOut;
   targets: Target[];
   profile?: ReturnType<typeof topSelfTime>;
   runtimeSeconds: number;
@@ -612,7 +631,95 @@ function targetsOf(r: Results): Target[] {
     if (e.size === 5000) t.push({ name: `engine 5,000 ${e.hook}`, value: `${fmtMs(e.perOrderMedianMs)} ms/order`, target: '< 20 ms', pass: e.perOrderMedianMs < 20 });
   }
   for (const [hook, ratio] of Object.entries(r.engineRatio20kTo5k)) t.push({ name: `engine 20,000/5,000 ${hook}`, value: r2(ratio).toString(), target: '≤ 4.5', pass: ratio <= 4.5 });
+  const so = r.scaleOut;
+  if (so?.assertions && so.replay) {
+    const a = so.assertions;
+    t.push({ name: 'scale-out assertions (2 processes, one PostgreSQL)', value: `${a.stored} stored, ${a.distinctIds} distinct, ${a.expected} expected`, target: 'stored = distinct = expected', pass: a.stored === a.expected && a.distinctIds === a.stored });
+    t.push({ name: 'scale-out replay protection', value: `${so.replay.replayRefusedOnOther + so.replay.replayRefusedOnSame} of ${2 * so.replay.tokens} replays refused`, target: 'all', pass: so.replay.firstUseOk === so.replay.tokens && so.replay.replayRefusedOnOther === so.replay.tokens && so.replay.replayRefusedOnSame === so.replay.tokens });
+  } else if (so) t.push({ name: 'scale-out', value: so.note, target: 'measured', pass: false });
   return t;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Scale-out: two service processes on one PostgreSQL (the compose topology without Docker), loaded at once.
+
+interface ScaleOut {
+  note: string;
+  size: number;
+  hook: HookKind;
+  replicas?: { rps: number; p99Ms: number; ok: number; non2xx: number; errors: number }[];
+  totalRps?: number;
+  /** Every 200 response × orders evaluated = rows in `assertions`: no assertion lost, none duplicated. */
+  assertions?: { expected: number; stored: number; distinctIds: number; droppedByQueues: number };
+  /** Tokens accepted by replica A, then presented to B and to A again: every replay must be 401. */
+  replay?: { tokens: number; firstUseOk: number; replayRefusedOnOther: number; replayRefusedOnSame: number };
+}
+
+async function scaleOut(env: Env, rec: BenchRecord, body: Buffer): Promise<ScaleOut> {
+  const hook: HookKind = 'order-sign';
+  const out: ScaleOut = { note: '', size: rec.size, hook };
+  const schema = await createPgSchema();
+  if ('error' in schema) return { ...out, note: `PostgreSQL unavailable (${schema.error}): not measured` };
+  // Behind a proxy both replicas answer to one public URL: tokens carry it as aud, so a token is valid on either.
+  const base = 'http://pumpcheck-scale-out.bench.invalid';
+  const aud = `${base}/cds-services/${SERVICE_ID[hook]}`;
+  const replicas: Child[] = [];
+  try {
+    for (const label of ['replica-a', 'replica-b']) {
+      replicas.push(await startService(env, { workers: 1, store: { kind: 'postgres', url: schema.url, schema: schema.schema }, label, publicBaseUrl: base }));
+    }
+    const [a, b] = replicas as [Child, Child];
+    let acceptedOutsideLoad = 0;
+    for (const r of replicas) {
+      const res = await post(serviceUrl(r.port, hook), body, signToken(env.identity, aud));
+      const check = checkServiceResponse(res.status, res.json, env.orders[hook]);
+      if (!check.ok) return { ...out, note: `replica answered ${check.detail}` };
+      acceptedOutsideLoad++;
+    }
+    const seconds = env.args.duration;
+    const pool = await presign(env.identity, aud, Math.ceil(800 * seconds) + 200, 2, Math.max(120, seconds + 60));
+    const source = new TokenSource(env.identity, aud, pool);
+    const half = Math.max(1, Math.floor(env.args.connections / 2));
+    const path_ = `/cds-services/${SERVICE_ID[hook]}`;
+    await quietMachine([...a.pids(), ...b.pids()], env.args.quick ? 3 : 15);
+    const loads = await Promise.all(
+      replicas.map((r) => runLoad({ port: r.port, path: path_, body, connections: half, durationSeconds: seconds, token: () => source.take(), serverPids: r.pids(), settle: () => settled(r.port) })),
+    );
+    out.replicas = loads.map((l) => ({ rps: r1(l.rps), p99Ms: r1(l.latencyMs.p99), ok: l.ok, non2xx: l.non2xx, errors: l.errors + l.timeouts }));
+    out.totalRps = r1(loads.reduce((x, l) => x + l.rps, 0));
+
+    // Replay across replicas.
+    const replayTokens = await presign(env.identity, aud, 20);
+    const replay = { tokens: replayTokens.length, firstUseOk: 0, replayRefusedOnOther: 0, replayRefusedOnSame: 0 };
+    for (const t of replayTokens) {
+      if ((await post(serviceUrl(a.port, hook), body, t)).status === 200) replay.firstUseOk++;
+      if ((await post(serviceUrl(b.port, hook), body, t)).status === 401) replay.replayRefusedOnOther++;
+      if ((await post(serviceUrl(a.port, hook), body, t)).status === 401) replay.replayRefusedOnSame++;
+    }
+    out.replay = replay;
+    for (const r of replicas) await settled(r.port);
+    const dropped = (await Promise.all(replicas.map((r) => metric(r.port, 'pumpcheck_store_dropped_total')))).reduce<number>((x, d) => x + (d ?? 0), 0);
+    // autocannon stops counting at the end of the duration while up to one request per connection is still being
+    // answered, so the service's own count of 200s (all its requests were order-sign) is the reference.
+    const answered = await Promise.all(replicas.map((r) => metric(r.port, 'pumpcheck_hook_requests_total\{[^}]*status="200"[^}]*\}')));
+    const okTotal = answered.every((x) => x !== undefined)
+      ? answered.reduce<number>((x, n) => x + (n ?? 0), 0)
+      : loads.reduce((x, l) => x + l.ok, 0) + acceptedOutsideLoad + replay.firstUseOk;
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+    await client.connect();
+    try {
+      const q = await client.query<{ n: string; d: string }>(`select count(*) as n, count(distinct id) as d from "${schema.schema}".assertions`);
+      out.assertions = { expected: okTotal * env.orders[hook], stored: Number(q.rows[0]?.n), distinctIds: Number(q.rows[0]?.d), droppedByQueues: dropped };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    out.note = `2 processes (WEB_CONCURRENCY=1 each) on PostgreSQL ${PG_URL.replace(/\/\/[^@]*@/, '//')} schema ${schema.schema} (dropped afterwards); ${half} connections each, ${seconds} s, at once`;
+    log(`  scale-out: ${out.totalRps} req/s total (${out.replicas.map((x) => x.rps).join(' + ')}), assertions ${out.assertions.stored}/${out.assertions.expected}, replays refused ${replay.replayRefusedOnOther}/${replay.tokens} on the other replica`);
+    return out;
+  } finally {
+    for (const r of replicas) await r.stop();
+    await dropPgSchema(schema.schema).catch(() => undefined);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -752,6 +859,8 @@ async function benchmark(args: Args): Promise<void> {
         await dropPgSchema(schema.schema).catch((err: Error) => log(`  (could not drop schema ${schema.schema}: ${err.message})`));
       }
     }
+    log('scale-out: two service processes on one PostgreSQL (500 resources, order-sign) ...');
+    results.scaleOut = await scaleOut(env, records.get(500)!, bodyOf(500, 'order-sign'));
   } finally {
     for (const c of children) await c.stop();
     // A partial run keeps the service logs for inspection.

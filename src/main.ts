@@ -4,6 +4,7 @@ import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { serveClusterMetrics } from './metrics.js';
 
 function readConfig(): Config {
   try {
@@ -88,6 +89,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
  */
 function runPrimary(config: Config, logger: Logger): void {
   logger.info({ workers: config.webConcurrency }, 'starting workers');
+  serveClusterMetrics();
   let stopping = false;
   let quickDeaths = 0;
   const started = new Map<number, number>();

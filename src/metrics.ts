@@ -1,7 +1,11 @@
 // Prometheus metrics (prom-client): one registry per app instance so tests do not share state.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// With WEB_CONCURRENCY > 1 a scrape reaches one worker (the port is shared); that worker asks the primary, which
+// aggregates every worker's registry (prom-client's AggregatorRegistry: counters and histograms summed, gauges by
+// their aggregator), so successive scrapes read the same totals whichever worker answers.
+import cluster from 'node:cluster';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CdsResponse } from './cds/types.js';
 import { unauthorized } from './http/errors.js';
 import type { Determination } from './policy/types.js';
@@ -17,9 +21,18 @@ export interface Metrics {
   observeStore(stats: () => { queueDepth: number; dropped: number; written: number; retries: number }): void;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean; token?: string } = {}): Metrics {
+export function createMetrics(options: { defaultMetrics?: boolean; token?: string; cluster?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pumpcheck_' });
+  // Node's default process metrics under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes
+  // ...), which dashboards and alerts expect; summed over workers in cluster mode (process_start_time_seconds: the
+  // oldest, version info: one), as prom-client's aggregators define.
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const clustered = cluster.isWorker && options.cluster !== false;
+  if (clustered) {
+    AggregatorRegistry.setRegistries([registry]);
+    // Constructing one installs prom-client's worker-side listener that answers the primary's collection requests.
+    workerAggregator ??= new AggregatorRegistry();
+  }
 
   const requests = new Counter({
     name: 'pumpcheck_hook_requests_total',
@@ -70,8 +83,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; token?: strin
         return;
       }
     }
-    res.setHeader('Content-Type', registry.contentType);
-    res.send(await registry.metrics());
+    try {
+      const text = clustered ? await clusterMetricsFromPrimary() : await registry.metrics();
+      res.setHeader('Content-Type', registry.contentType);
+      res.send(text);
+    } catch (err) {
+      next(err);
+    }
   });
 
   return {
@@ -119,4 +137,69 @@ export function createMetrics(options: { defaultMetrics?: boolean; token?: strin
       monotonic('pumpcheck_store_retries_total', 'Assertion write attempts retried after a database failure', () => stats().retries);
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Cluster aggregation: worker → primary → every worker → primary → worker.
+
+const AGGREGATE_REQ = 'pumpcheck:metrics-req';
+const AGGREGATE_RES = 'pumpcheck:metrics-res';
+const AGGREGATE_TIMEOUT_MS = 6_000;
+
+interface AggregateRequest {
+  type: typeof AGGREGATE_REQ;
+  id: string;
+}
+interface AggregateResponse {
+  type: typeof AGGREGATE_RES;
+  id: string;
+  text?: string;
+  error?: string;
+}
+
+let workerAggregator: unknown;
+const pendingScrapes = new Map<string, { resolve: (text: string) => void; reject: (err: Error) => void }>();
+let workerListener = false;
+
+/** In a worker: the aggregated text of every worker, computed by the primary. */
+function clusterMetricsFromPrimary(): Promise<string> {
+  if (!workerListener) {
+    workerListener = true;
+    process.on('message', (m: AggregateResponse) => {
+      if (m?.type !== AGGREGATE_RES) return;
+      const p = pendingScrapes.get(m.id);
+      if (!p) return;
+      pendingScrapes.delete(m.id);
+      if (m.text !== undefined) p.resolve(m.text);
+      else p.reject(new Error(`metrics aggregation failed: ${m.error ?? 'unknown'}`));
+    });
+  }
+  const id = randomUUID();
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pendingScrapes.delete(id);
+      reject(new Error('metrics aggregation timed out'));
+    }, AGGREGATE_TIMEOUT_MS);
+    timer.unref();
+    pendingScrapes.set(id, {
+      resolve: (t) => (clearTimeout(timer), resolve(t)),
+      reject: (e) => (clearTimeout(timer), reject(e)),
+    });
+    process.send?.({ type: AGGREGATE_REQ, id } satisfies AggregateRequest);
+  });
+}
+
+/**
+ * In the primary (called once from src/main.ts): answers workers' scrape requests with the metrics of all workers,
+ * aggregated. Workers answer prom-client's own collection requests for the registries they registered.
+ */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, m: AggregateRequest) => {
+    if (m?.type !== AGGREGATE_REQ || typeof m.id !== 'string') return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.isConnected() && worker.send({ type: AGGREGATE_RES, id: m.id, text } satisfies AggregateResponse),
+      (err: Error) => worker.isConnected() && worker.send({ type: AGGREGATE_RES, id: m.id, error: err.message } satisfies AggregateResponse),
+    );
+  });
 }

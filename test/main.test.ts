@@ -32,7 +32,9 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pumpcheck-main-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('src/main.ts', () => {
-  it('starts on the embedded defaults, serves a hook, logs no PHI, and stops on SIGTERM', async () => {
+  // Under tsx the embedded database's worker thread loads its own TypeScript (twice on a fresh DATA_DIR: the thread that
+  // unpacks the template hands over to a fresh one): seconds on a busy shared machine, hence the timeout.
+  it('starts on the embedded defaults, serves a hook, logs no PHI, and stops on SIGTERM', { timeout: 60_000 }, async () => {
     const svc = start({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'debug' });
     try {
       await waitFor(() => /pumpcheck listening/.test(svc.output()), 30_000);

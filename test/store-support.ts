@@ -6,11 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Config } from '../src/config.js';
 import { silentLogger, type Logger } from '../src/logger.js';
 import { openStore, type Store } from '../src/store/index.js';
+import { PGliteThread } from '../src/store/pglite-thread.js';
 import type { AssertionRecord } from '../src/store/types.js';
 
 export type Engine = 'pglite' | 'postgres';
@@ -108,7 +108,8 @@ export async function createFixture(engine: Engine): Promise<EngineFixture> {
         down = false;
       },
       async rawQuery<T>(sql: string) {
-        const db = await PGlite.create(path.join(dataDir, 'pglite'));
+        // The store's own worker-thread handle: reuses the WebAssembly the store's worker compiled.
+        const db = await PGliteThread.create(path.join(dataDir, 'pglite'));
         try {
           return (await db.query<T>(sql)).rows;
         } finally {

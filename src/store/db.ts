@@ -1,12 +1,12 @@
 // Opens the database (embedded PGlite or PostgreSQL), isolates it in a schema when asked, and migrates it.
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Generated } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 import { migrationProvider } from './migrations/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { PGliteThread } from './pglite-thread.js';
 
 type Timestamp = ColumnType<Date, string, string>;
 
@@ -183,8 +183,12 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
     await mkdir(opts.dataDir, { recursive: true });
     const release = await lockDataDir(opts.dataDir);
     let db: Kysely<Database> | undefined;
+    let pgliteHandle: PGliteThread | undefined;
     try {
-      const pglite = await PGlite.create(path.join(opts.dataDir, 'pglite'));
+      // In a worker thread: the WebAssembly database's CPU time is kept off the thread that serves requests.
+      const pglite = await PGliteThread.create(path.join(opts.dataDir, 'pglite'));
+      pgliteHandle = pglite;
+      opts.logger.info({ initialised: pglite.initialised }, 'embedded database open');
       if (createSchema) await pglite.exec(createSchema);
       db = new Kysely<Database>({
         dialect: new PGliteDialect({
@@ -197,6 +201,7 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
       return { db, engine: 'pglite', release };
     } catch (err) {
       await db?.destroy().catch(() => undefined);
+      await pgliteHandle?.close().catch(() => undefined);
       await release();
       if (err instanceof StoreStartupError) throw err;
       throw new StoreStartupError(`cannot open embedded database in ${opts.dataDir}: ${(err as Error).message}`);

@@ -1,7 +1,6 @@
 // Kysely dialect for embedded PGlite. PGlite is one in-process PostgreSQL backend with a single session, so the
 // driver hands out that one connection under a mutex: a transaction must never interleave with other queries.
 // SQL generation is PostgreSQL's own (PostgresAdapter/QueryCompiler), so both engines run the same statements.
-import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -17,9 +16,11 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import type { PGliteLike } from './pglite-thread.js';
 
 export interface PGliteDialectConfig {
-  pglite: PGlite;
+  /** The embedded database: in production a worker-thread handle (PGliteThread); PGlite itself fits too. */
+  pglite: PGliteLike;
   /** Runs before every statement; throwing simulates an unavailable database (tests only). */
   beforeQuery?: () => void;
   /** Statements run once, before first use (e.g. `SET search_path`). */
@@ -56,7 +57,7 @@ class Mutex {
 
 class PGliteConnection implements DatabaseConnection {
   constructor(
-    private readonly pglite: PGlite,
+    private readonly pglite: PGliteLike,
     private readonly beforeQuery?: () => void,
   ) {}
 

@@ -69,7 +69,9 @@ describe('PostgreSQL start-up', () => {
   });
 });
 
-describe.each(ENGINES)('store on %s', (engine) => {
+// Reopening the embedded database starts a worker thread and PGlite again (seconds of WebAssembly each time on a
+// busy 2-core machine): the generous timeout is for the shared machine, not a measure of anything.
+describe.each(ENGINES)('store on %s', { timeout: 90_000 }, (engine) => {
   let fx: EngineFixture;
   let store: Store;
 

@@ -1,0 +1,83 @@
+// GET /metrics with WEB_CONCURRENCY=2: whichever worker a scrape reaches, it reads the totals of both workers
+// (aggregated by the primary), and Node's default process metrics keep their standard names.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../src/config.js';
+import { dropSchema } from '../src/store/db.js';
+import { POSTGRES_URL } from './store-support.js';
+import { hookBody, minimalPrefetch } from './support/requests.js';
+
+const schema = `metrics_${process.pid}_${Date.now().toString(36)}`;
+const N = 7;
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function sample(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+}
+
+describe('metrics across cluster workers', { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    const c = new pg.Client({ connectionString: POSTGRES_URL });
+    await c.connect();
+    await c.query(`create schema "${schema}"`);
+    await c.end();
+  });
+  afterAll(() => dropSchema(POSTGRES_URL, schema));
+
+  it('two successive scrapes after N requests both read N, with standard process metric names', async () => {
+    const port = await freePort();
+    const url = new URL(POSTGRES_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WEB_CONCURRENCY: '2', DATABASE_URL: url.toString(), LOG_LEVEL: 'info' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    try {
+      const until = Date.now() + 90_000;
+      while ((out.match(/pumpcheck listening/g) ?? []).length < 2) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`service did not start:\n${out.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < N; i++) {
+        // A new connection per request, so the requests spread over both workers.
+        const res = await fetch(`${base}/cds-services/pumpcheck-order-sign`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', connection: 'close' },
+          body: JSON.stringify(hookBody({ prefetch: minimalPrefetch() })),
+        });
+        expect(res.status).toBe(200);
+      }
+      const reads: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${base}/metrics`, { headers: { connection: 'close' } });
+        expect(res.status).toBe(200);
+        const text = await res.text();
+        reads.push(sample(text, 'pumpcheck_hook_requests_total', 'service="pumpcheck-order-sign",status="200"') ?? NaN);
+        expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+        expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+        expect(text).not.toMatch(/^pumpcheck_process_/m);
+      }
+      expect(reads).toEqual([N, N, N, N]);
+      // Both workers served requests (otherwise the test would prove nothing about aggregation).
+      const workersSeen = new Set([...out.matchAll(/"worker":(\d+)[^\n]*"serviceId":"pumpcheck-order-sign"/g)].map((m) => m[1]));
+      expect(workersSeen.size).toBe(2);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
