@@ -5,6 +5,7 @@ import { projectRoot } from '../config.js';
 import { loadPolicySet, PolicyLoadError, readParameterOverrides } from './loader.js';
 import { loadOrderCatalogue } from './orders.js';
 import { loadValueSets } from './valuesets.js';
+import { allFacts } from './facts/index.js';
 
 function loadError(fn: () => unknown): PolicyLoadError {
   try {
@@ -63,6 +64,30 @@ describe('loadPolicySet — a valid directory', () => {
     expect(loadValueSets(path.join(dir, 'valuesets')).ids().length).toBeGreaterThan(0);
     const catalogue = loadOrderCatalogue(dir);
     expect(catalogue.lookup({ system: 'https://bluebutton.cms.gov/resources/codesystem/hcpcs', code: 'E0784' })?.role).toBe('pump');
+  });
+
+  it('loads the shipped documentation questionnaires; every enableWhen names an earlier item of the same form', () => {
+    const set = loadPolicySet(path.join(projectRoot, 'policies'), { facts: allFacts });
+    expect([...set.questionnaires.keys()].sort()).toEqual(['csii-documentation', 'implantable-documentation']);
+    for (const q of set.questionnaires.values()) {
+      const seen: string[] = [];
+      const walk = (items: typeof q.item): void => {
+        for (const item of items ?? []) {
+          for (const w of item.enableWhen ?? []) expect(seen, `${q.id}: ${item.linkId} depends on ${w.question}`).toContain(w.question);
+          if (item.type === 'choice') expect(item.answerOption?.length ?? 0, `${q.id}: ${item.linkId}`).toBeGreaterThan(1);
+          if (item.type !== 'group' && item.type !== 'display') expect(item.text ?? '', `${q.id}: ${item.linkId}`).toMatch(/\S/);
+          seen.push(item.linkId);
+          walk(item.item);
+        }
+      };
+      walk(q.item);
+    }
+    const impl = set.questionnaires.get('implantable-documentation')!;
+    const ids = JSON.stringify(impl.item);
+    // The items issue 10 asks for: trial response, body size, "incident to", drug invoice, pump status before/after.
+    for (const linkId of ['spasticity-it-trial-response', 'pain-trial-relief', 'body-size-sufficient', 'refill-incident-to-met', 'refill-drug-invoice', 'refill-pump-status-before-after']) {
+      expect(ids).toContain(`"linkId":"${linkId}"`);
+    }
   });
 });
 
