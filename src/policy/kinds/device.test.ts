@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { HCPCS, SNOMED, companion, coverage, device, deviceUse, order, runKind } from '../../../test/support/fact-fixtures.js';
+
+describe('device kind', () => {
+  const pump = () => device(SNOMED, '69805005');
+  it('on record, in use, ordered with the order', () => {
+    expect(runKind('device', { valueSet: 'cgm-devices' }, [device(HCPCS, 'E2103')]).status).toBe('met');
+    expect(runKind('device', { valueSet: 'insulin-pump-devices', state: 'in-use' }, [{ ...pump(), status: 'inactive' }]).status).toBe('not-met');
+    const o = order({ companions: [companion('supply', 'A4239')] });
+    expect(runKind('device', { valueSet: 'cgm-devices', orderedWith: true }, [], { order: o }).status).toBe('met');
+    expect(runKind('device', { valueSet: 'cgm-devices', orderedWith: false }, [], { order: o }).empty).toBe(true);
+  });
+
+  it('dated: a start in the window relative to a named anchor; an undated device does not count', () => {
+    const dev = pump();
+    const p = { valueSet: 'insulin-pump-devices', state: 'dated', window: { anchor: 'medicare-enrollment', excludeAnchorDay: true } };
+    expect(runKind('device', p, [coverage('2020-03-01'), dev, deviceUse(dev, '2018-05-01')]).status).toBe('met');
+    expect(runKind('device', p, [coverage('2020-03-01'), dev, deviceUse(dev, '2021-05-01')])).toMatchObject({ empty: true, finding: { code: 'undated' } });
+    expect(runKind('device', p, [dev, deviceUse(dev, '2018-05-01')])).toMatchObject({ status: 'not-documented', finding: { code: 'anchor-missing' } });
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { SNOMED, companion, order, runKind } from '../../../test/support/fact-fixtures.js';
+
+describe('order kind', () => {
+  const code = { check: 'pump-code', valueSet: 'csii-pump-code', skipValueSet: 'implantable-pump-codes' };
+  it('pump code: the order\'s own pump; a supply is judged on the pumps ordered with it', () => {
+    expect(runKind('order', code, []).status).toBe('met');
+    expect(runKind('order', code, [], { order: order({ hcpcs: 'E0781' }) })).toMatchObject({ status: 'not-met', finding: { code: 'wrong-code', values: { ordered: 'E0781' } } });
+    expect(runKind('order', { ...code, uncoded: 'not-documented' }, [], { order: order({ codings: [{ system: SNOMED, code: '69805005' }] }) }).status).toBe('not-documented');
+    expect(runKind('order', code, [], { order: order({ role: 'supply', hcpcs: 'A4224', companions: [companion('pump', 'E0781')] }) }).status).toBe('not-met');
+    expect(runKind('order', code, [], { order: order({ role: 'supply', hcpcs: 'A4224' }) }).finding.code).toBe('not-applicable');
+  });
+
+  it('forbidden pump, pairing table, companion, has-pump', () => {
+    expect(runKind('order', { check: 'forbidden-pump', valueSet: 'implantable-pump-codes' }, [], { order: order({ hcpcs: 'E0783', pumpKind: 'implantable' }) }).status).toBe('not-met');
+    const table = { check: 'pairing', table: [{ supplies: 'csii-supplies', onlyWith: 'csii-pump-code' }, { supplies: 'non-insulin-pump-supplies', neverWith: 'csii-pump-code' }] };
+    expect(runKind('order', table, [], { order: order({ companions: [companion('supply', 'A4224')] }) }).status).toBe('met');
+    expect(runKind('order', table, [], { order: order({ companions: [companion('supply', 'K0552')] }) })).toMatchObject({ status: 'not-met', finding: { code: 'unpaired' } });
+    expect(runKind('order', { check: 'companion', valueSet: 'insulin-drugs' }, [], { order: order({ companions: [companion('drug', 'J1817')] }) }).status).toBe('met');
+    expect(runKind('order', { check: 'companion', valueSet: 'insulin-drugs' }, []).finding.code).toBe('missing-companion');
+    expect(runKind('order', { check: 'has-pump' }, [], { order: order({ role: 'supply', hcpcs: 'A4224' }) }).status).toBe('not-met');
+  });
+
+  it('fields today\'s order model lacks are unknown, never a guess', () => {
+    expect(runKind('order', { check: 'setting', allowed: ['home'] }, []).status).toBe('not-documented');
+    expect(runKind('order', { check: 'pump-count', max: 1, includeOnRecord: true }, [])).toMatchObject({ status: 'not-documented', finding: { code: 'unknown' } });
+    const withFields = { ...order(), setting: { value: 'institutional', source: 'encounter' }, pumpsOnRecord: [{ ref: 'Device/d1', hcpcs: 'E0784' }] };
+    expect(runKind('order', { check: 'setting', allowed: ['home'] }, [], { order: withFields as never }).status).toBe('not-met');
+    expect(runKind('order', { check: 'pump-count', max: 1, includeOnRecord: true }, [], { order: withFields as never }).status).toBe('not-met');
+    const drug = { ...order(), drug: { status: 'not-identified', ingredients: [], hcpcs: [] } };
+    expect(runKind('order', { check: 'drug', valueSet: 'insulin-drugs' }, [], { order: drug as never }).finding.code).toBe('drug-not-identified');
+  });
+});
