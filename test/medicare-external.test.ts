@@ -164,7 +164,7 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     const c = await cases.epoK0455!();
     const r = rec(c, 'DeviceRequest/dr-1');
     expect(r.outcome, dump(c)).toBe('covered');
-    expect(r.policies?.map((p) => p.id).sort()).toEqual(['medicare-external-general', 'medicare-v-e-pah-prostacyclin']);
+    expect(r.policies?.map((p) => p.id).sort()).toEqual(['medicare-external-coding-edits', 'medicare-external-general', 'medicare-v-e-pah-prostacyclin']);
     for (const v of Object.values(coveredCodes(c))) expect(v).toEqual(['covered']);
   });
 
@@ -213,5 +213,39 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     const r = rec(c, 'MedicationRequest/mr-def');
     expect(r.outcome, dump(c)).toBe('conditional');
     expect(r.undocumentedCriteria).toContain('ext-pump-on-record');
+  });
+
+  it('a drug on no indication list (meperidine J2175, excluded from situation B) → individual consideration by the DME MAC, never covered', async () => {
+    for (const [code, display] of [['J2175', 'Injection, meperidine HCl, per 100 mg']] as const) {
+      const c = await sign([pumpOrder('dr-1', 'E0779'), drugOrder('mr-x', code, display)], { conditions: [condition('c-ca', 'C50.911', 'Malignant neoplasm of right female breast')] });
+      const r = rec(c, 'DeviceRequest/dr-1');
+      expect(r.outcome, dump(c)).toBe('conditional');
+      expect(r.undocumentedCriteria).toEqual(['ext-other-uses-individual-consideration']);
+      expect(decisive(c).summary).toMatch(/individual consideration by the DME MAC/);
+    }
+  });
+
+  it('situation D: milrinone with Stage D heart failure and the attested conditions → covered; without the GDMT answer → conditional', async () => {
+    const all = { ...V_SETS, 'vD-gdmt': true, 'vD-bridge-or-palliative': true, 'vD-cardiologist-evaluation': true, 'vD-improvement-at-discharge': true };
+    const orders = [pumpOrder('dr-1', 'E0781'), drugOrder('mr-mil', 'J2260', 'Injection, milrinone lactate, 5 mg')];
+    const hf = [condition('c-hf', 'I50.84', 'End stage heart failure')];
+    const ok = await sign(orders, { conditions: hf, qr: [answers(all)] });
+    expect(rec(ok, 'DeviceRequest/dr-1').outcome, dump(ok)).toBe('covered');
+    const { 'vD-gdmt': _omit, ...partial } = all;
+    const gap = await sign(orders, { conditions: hf, qr: [answers(partial)] });
+    expect(rec(gap, 'DeviceRequest/dr-1').outcome, dump(gap)).toBe('conditional');
+    expect(rec(gap, 'DeviceRequest/dr-1').undocumentedCriteria).toEqual(['vD-symptomatic-despite-gdmt']);
+  });
+
+  it('criteria sets 1 and 2: infusion under 8 hours (set 1 answered no) is covered only through set 2', async () => {
+    const orders = [pumpOrder('dr-1', 'E0781'), drugOrder('mr-mil', 'J2260', 'Injection, milrinone lactate, 5 mg')];
+    const base = { 'v-home-parenteral': true, 'v-pump-necessary': true, 'v-infusion-8h-or-more': false, 'v-prolonged-advantage': true, 'vD-gdmt': true, 'vD-bridge-or-palliative': true, 'vD-cardiologist-evaluation': true, 'vD-improvement-at-discharge': true };
+    const hf = [condition('c-hf', 'I50.84', 'End stage heart failure')];
+    const noSet2 = await sign(orders, { conditions: hf, qr: [answers(base)] });
+    expect(rec(noSet2, 'DeviceRequest/dr-1').outcome, dump(noSet2)).toBe('conditional');
+    const set2 = await sign(orders, { conditions: hf, qr: [answers({ ...base, 'v-no-office-return': true, 'v-controlled-rate-toxicity': true })] });
+    expect(rec(set2, 'DeviceRequest/dr-1').outcome, dump(set2)).toBe('covered');
+    const set2no = await sign(orders, { conditions: hf, qr: [answers({ ...base, 'v-no-office-return': false, 'v-controlled-rate-toxicity': true })] });
+    expect(rec(set2no, 'DeviceRequest/dr-1').outcome, dump(set2no)).toBe('not-covered');
   });
 });
