@@ -1,6 +1,6 @@
 // The whole pump order over HTTP through the real app: a ServiceRequest refill order and a pump whose drug comes from
-// a basedOn companion are recognised. No policy covers them yet ("no policy"), so what recognition produced is read
-// from the no-policy cards (the order's name and noun from the catalogue) and from the 'hook evaluated' log line.
+// a basedOn companion are recognised. What recognition produced is read from the cards (the order's name and noun
+// from the catalogue) and from the 'hook evaluated' log line.
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,13 +36,14 @@ describe('pump orders beyond DeviceRequest + MedicationRequest (issue 8 item 6)'
     const refill = cards.find((c) => c.detail?.includes('ServiceRequest sr-refill'));
     expect(refill?.detail).toMatch(/ServiceRequest sr-refill: 95990 Refilling and maintenance of implantable pump/);
     expect(refill?.summary).toMatch(/pump refill procedure order not checked/);
-    expect(cards.some((c) => c.detail?.includes('DeviceRequest dr-pump: E0779'))).toBe(true);
+    // The E0779 pump is judged by the Medicare external-pump policies now (no "no policy" card for it).
+    expect(cards.some((c) => c.detail?.includes('DeviceRequest dr-pump: E0779') && /No coverage policy/.test(c.summary))).toBe(false);
 
     const evaluated = lines.map((l) => JSON.parse(l) as { msg: string; outcomes?: Record<string, string>[] }).find((l) => l.msg === 'hook evaluated');
     expect(evaluated?.outcomes).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ order: 'ServiceRequest/sr-refill', role: 'procedure', drug: 'not-identified', outcome: 'no-policy' }),
-        expect.objectContaining({ order: 'DeviceRequest/dr-pump', role: 'pump', drug: 'identified', drugSource: 'companion', setting: 'unknown', settingSource: 'none' }),
+        expect.objectContaining({ order: 'DeviceRequest/dr-pump', role: 'pump', drug: 'identified', drugSource: 'companion', setting: 'unknown', settingSource: 'none', policies: expect.arrayContaining(['medicare-external-general']) }),
       ]),
     );
     // No PHI in that line: no drug names, no patient id.
