@@ -7,7 +7,9 @@
 // `npm run demo -- --serve`: no calls; keeps the service on http://localhost:${PORT:-8080} and a browser-usable FHIR
 // server (sandbox/fhir-server.ts) on http://localhost:8090/fhir (the fhirServer of
 // examples/order-sign-fallback-criteria-met.json) until Ctrl-C.
-// `npm run demo -- <slug> ...`: only those situations.
+// `npm run demo -- <slug> ...`: only those situations. After the situations, every policy test case of examples/cases/
+// is posted and each order's outcome compared with the case; `npm run demo -- --cases [policy | policy/case …]` runs
+// only those.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Extension } from 'fhir/r4';
@@ -18,6 +20,7 @@ import { MemoryAssertionSink, MemoryFeedbackStore } from '../src/store/memory.js
 import type { Action, Card, CdsResponse } from '../src/cds/types.js';
 import { startSandboxFhirServer } from '../sandbox/fhir-server.js';
 import { startFhirServer, type TestFhirServer } from '../test/support/fhir-server.js';
+import { caseExampleFiles, type CaseExample } from '../test/fixtures/case-examples.js';
 import { DEMO_ACCESS_TOKEN, allScenarios, buildRequest, type Scenario } from '../test/fixtures/scenarios.js';
 
 const COVERAGE_INFORMATION_URL = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
@@ -194,6 +197,47 @@ async function runScenario(s: Scenario, n: number, total: number, serviceUrl: st
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
+// The policy test cases (examples/cases/): every order of every case gets the case's outcome.
+
+const COVERED_FOR_OUTCOME: Record<string, string[]> = { covered: ['covered'], 'not-covered': ['not-covered'], conditional: ['conditional'], indeterminate: ['conditional'] };
+
+async function runCase(c: CaseExample, serviceUrl: string): Promise<{ problems: string[]; summary: string; ms: number }> {
+  const r = await post(serviceUrl, c.hook, c.body);
+  if (r.status !== 200) return { problems: [`HTTP ${r.status}`], summary: '', ms: r.ms };
+  const body = r.body as CdsResponse;
+  const problems: string[] = [];
+  for (const [ref, e] of Object.entries(c.expected)) {
+    const covered = subValues(coverageInfo(body, ref), 'covered')[0];
+    const ok = e.outcome === 'no-policy' ? covered === undefined : (COVERED_FOR_OUTCOME[e.outcome] ?? [e.outcome]).includes(covered ?? '');
+    if (!ok) problems.push(`${ref}: ${covered ?? '(no coverage-information)'} instead of ${e.outcome}`);
+  }
+  const decisive = body.cards.find((card) => card.indicator !== 'info') ?? body.cards[0];
+  return { problems, summary: decisive ? `[${decisive.indicator}] ${decisive.summary}` : '(no card)', ms: r.ms };
+}
+
+async function runCases(serviceUrl: string, filter: string[]): Promise<number> {
+  const cases = caseExampleFiles().filter((c) => filter.length === 0 || filter.some((f) => c.policyId === f || `${c.policyId}/${c.name}` === f));
+  out('━'.repeat(118));
+  out(`Policy test cases (examples/cases/): ${cases.length}`);
+  let failures = 0;
+  let policy = '';
+  for (const c of cases) {
+    if (c.policyId !== policy) {
+      policy = c.policyId;
+      out();
+      out(policy);
+    }
+    const r = await runCase(c, serviceUrl);
+    if (r.problems.length) failures++;
+    out(`  ${r.problems.length ? 'MISMATCH' : 'ok      '} ${c.name.padEnd(48)} ${String(r.ms).padStart(5)} ms  ${r.summary.slice(0, 150)}`);
+    for (const p of r.problems) out(`           ${p}`);
+  }
+  out();
+  out(failures === 0 ? `All ${cases.length} policy cases as expected.` : `${failures} of ${cases.length} policy cases NOT as expected.`);
+  return failures;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
 
 async function serve(): Promise<void> {
   // The sandbox's FHIR server: usable from a browser (CORS, /metadata, open mode, form-encoded _search, bare-id
@@ -217,8 +261,18 @@ async function serve(): Promise<void> {
 
 async function main(): Promise<number> {
   const started = performance.now();
-  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const all = allScenarios();
+  // `npm run demo -- --cases [policy or policy/case …]`: only the policy test cases.
+  if (process.argv.includes('--cases')) {
+    const service = await startService(0, '127.0.0.1');
+    try {
+      return (await runCases(service.url, args)) === 0 ? 0 : 1;
+    } finally {
+      await service.close();
+    }
+  }
+  const wanted = args;
   const unknown = wanted.filter((w) => !all.some((s) => s.slug === w));
   if (unknown.length) {
     process.stderr.write(`unknown situation(s): ${unknown.join(', ')}; known: ${all.map((s) => s.slug).join(', ')}\n`);
@@ -245,10 +299,20 @@ async function main(): Promise<number> {
     if (!ok) failures++;
     out(`${s.slug.padEnd(32)} ${s.expected.outcome.padEnd(12)} ${results.map((r) => (r.covered ?? `HTTP ${r.status}`).padEnd(14)).join(' ')} ${ok ? 'ok' : 'MISMATCH'}`);
   }
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
   out();
-  out(failures === 0 ? `All ${summary.length} situations as expected (${summary.length * 3} calls, ${seconds} s).` : `${failures} of ${summary.length} situations NOT as expected (${seconds} s).`);
-  return failures === 0 ? 0 : 1;
+  out(failures === 0 ? `All ${summary.length} situations as expected (${summary.length * 3} calls).` : `${failures} of ${summary.length} situations NOT as expected.`);
+  // Then every policy test case (unless only some situations were asked for).
+  let caseFailures = 0;
+  if (wanted.length === 0) {
+    const caseService = await startService(0, '127.0.0.1');
+    try {
+      caseFailures = await runCases(caseService.url, []);
+    } finally {
+      await caseService.close();
+    }
+  }
+  out(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  return failures === 0 && caseFailures === 0 ? 0 : 1;
 }
 
 if (process.argv.includes('--serve')) {

@@ -11,6 +11,7 @@ import type { Action, Card } from '../src/cds/types.js';
 import { testApp } from './support/app.js';
 import { startFhirServer, type TestFhirServer } from './support/fhir-server.js';
 import { defaultTemplates } from './support/prefetch.js';
+import { caseExampleFiles, caseExamplesReadme } from './fixtures/case-examples.js';
 import { DEMO_ACCESS_TOKEN, DEMO_FHIR_SERVER, exampleFiles, exampleJson, examplesReadme, scenarioBySlug } from './fixtures/scenarios.js';
 
 const DIR = new URL('../examples/', import.meta.url);
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 describe('examples/ is what the generator writes', () => {
   it('holds exactly the generated files and the README', () => {
-    expect(readdirSync(DIR).sort()).toEqual([...FILES.map((f) => f.file), 'README.md'].sort());
+    expect(readdirSync(DIR).sort()).toEqual([...FILES.map((f) => f.file), 'README.md', 'cases'].sort());
     // The top-level README's curl example posts this file.
     expect(FILES.map((f) => f.file)).toContain('order-sign-criteria-met.json');
   });
@@ -85,5 +86,45 @@ describe.each(FILES.map((f) => [f.file, f] as const))('%s', (file, f) => {
     if (f.expected.cardIndicator) expect(cards[0]?.indicator).toBe(f.expected.cardIndicator);
     else expect(cards).toEqual([]);
     if (f.mode === 'fallback') expect(fhir.requests.some((r) => r.authorization === `Bearer ${DEMO_ACCESS_TOKEN}`)).toBe(true);
+  });
+});
+
+// examples/cases/: one request per policy test case. The policy-case runner checks each case over HTTP in both modes;
+// here the committed file itself (its in-memory prefetch) must give every order the case's outcome.
+const CASE_FILES = caseExampleFiles();
+const CASES_DIR = new URL('cases/', DIR);
+const COVERED_FOR_OUTCOME: Record<string, string[]> = {
+  covered: ['covered'],
+  'not-covered': ['not-covered'],
+  conditional: ['conditional'],
+  indeterminate: ['conditional'],
+};
+
+describe('examples/cases/ is what the generator writes', () => {
+  it('holds one file per case, in one folder per policy, and the index', () => {
+    const onDisk = readdirSync(CASES_DIR, { withFileTypes: true }).flatMap((d) =>
+      d.isDirectory() ? readdirSync(new URL(`${d.name}/`, CASES_DIR)).map((f) => `cases/${d.name}/${f}`) : [`cases/${d.name}`],
+    );
+    expect(onDisk.sort()).toEqual([...CASE_FILES.map((f) => f.file), 'cases/README.md'].sort());
+    expect(read('cases/README.md')).toBe(caseExamplesReadme(CASE_FILES));
+  });
+});
+
+describe.each(CASE_FILES.map((f) => [f.file, f] as const))('%s', (file, f) => {
+  it('has not drifted from its case, and gives every order the expected outcome', async () => {
+    const text = read(file);
+    expect(text === exampleJson(f.body), `examples/${file} differs from policies/tests: run npm run examples`).toBe(true);
+    const body = JSON.parse(text) as Record<string, any>;
+    expect(validateRequest(body)).toEqual([]);
+    const res = await request(t.app).post(`/cds-services/pumpcheck-${f.hook}`).send(body);
+    expect(res.status).toBe(200);
+    expect(validateCdsResponse(res.body)).toEqual([]);
+    for (const [ref, e] of Object.entries(f.expected)) {
+      const action = ((res.body.systemActions ?? []) as Action[]).find((a) => `${a.resource?.resourceType}/${a.resource?.id}` === ref);
+      const ext = ((action?.resource as { extension?: Extension[] } | undefined)?.extension ?? []).find((x) => x.url === COVERAGE_INFORMATION_URL);
+      const covered = ext?.extension?.find((x) => x.url === 'covered')?.valueCode;
+      if (e.outcome === 'no-policy') expect(covered, `${ref}: no coverage-information without a policy`).toBeUndefined();
+      else expect(COVERED_FOR_OUTCOME[e.outcome] ?? [e.outcome], `${ref}: covered = ${covered}`).toContain(covered);
+    }
   });
 });
