@@ -21,6 +21,10 @@ import { EXPECTED, type BenchRecord, type HookKind, hookBody } from './records.j
 export interface EngineTiming {
   size: number;
   hook: HookKind;
+  /** Pump family (bench/families.ts); absent: the insulin order set the HTTP cases send. */
+  family?: string;
+  /** Outcome of each order the engine determined (family runs: what the policies concluded). */
+  outcomes?: Record<string, string>;
   orders: number;
   iterations: number;
   /** Per request (all in-scope orders), ms. */
@@ -131,13 +135,17 @@ export async function timeEngine(
   record: BenchRecord,
   hook: HookKind,
   deps: EngineDeps,
-  o: { expectedOrders: number; minIterations: number; maxIterations: number; minSeconds: number; warmup: number; copies?: number },
+  o: { expectedOrders: number; minIterations: number; maxIterations: number; minSeconds: number; warmup: number; copies?: number; family?: string },
 ): Promise<EngineTiming> {
-  const text = JSON.stringify(hookBody(record, hook));
+  const familyOrders = o.family ? record.familyOrders[o.family] : undefined;
+  if (o.family && !familyOrders) throw new Error(`no order set for family ${o.family}`);
+  const text = JSON.stringify(hookBody(familyOrders ? { ...record, draftOrders: familyOrders } : record, hook));
   const copies = Array.from({ length: o.copies ?? 3 }, () => JSON.parse(text) as CdsRequest);
   const requestTime = new Date();
   const first = await runOnce(copies[0]!, hook, deps, requestTime);
-  checkDeterminations(record.size, hook, first.determinations, o.expectedOrders);
+  // The insulin record is built to come out one way; a family's outcome is whatever its policies conclude (reported).
+  if (!o.family) checkDeterminations(record.size, hook, first.determinations, o.expectedOrders);
+  else if (first.determinations.length === 0) throw new Error(`family ${o.family}: no order was determined`);
   for (let i = 0; i < o.warmup; i++) await runOnce(copies[i % copies.length]!, hook, deps, requestTime);
 
   const times: number[] = [];
@@ -160,6 +168,7 @@ export async function timeEngine(
   return {
     size: record.size,
     hook,
+    ...(o.family ? { family: o.family, outcomes: Object.fromEntries(first.determinations.map((d) => [d.order.ref.replace(/^(\w+)\/.*-/, '$1/'), d.outcome])) } : {}),
     orders,
     iterations: times.length,
     requestMedianMs: percentile(sorted, 50),

@@ -6,6 +6,7 @@
 // Same seed ⇒ byte-identical bodies. Nothing here reads the clock.
 import type { Bundle, FhirResource, Resource } from 'fhir/r4';
 import { prefetchFromResources } from '../test/support/prefetch.js';
+import { FAMILIES, familyChart, familyOrders, orderBundle } from './families.js';
 
 export type HookKind = 'order-sign' | 'order-select';
 
@@ -66,6 +67,8 @@ export interface BenchRecord {
   /** References of the draft orders; order-select selects the pump only. */
   pumpRef: string;
   supplyRef: string;
+  /** Order sets of the other pump families (bench/families.ts), judged over the same record. */
+  familyOrders: Record<string, Bundle>;
   /** SMBG readings and the years they span. */
   smbgReadings: number;
   historyDays: number;
@@ -236,6 +239,10 @@ function chart(c: Ctx, days: number): Resource[] {
     ],
   } as Resource);
 
+  // What the other pump families are judged on (heart failure, PAH, immunodeficiency, cancer, spasticity, an implanted
+  // pump …): a handful of resources, so every family's policies read a realistic record.
+  out.push(...familyChart({ patientId, subject, orderDay: ORDER_DAY }));
+
   // Quarterly care over the whole history: a visit with a weight, an HbA1c, insulin refills; a yearly creatinine.
   const quarters = Math.max(1, Math.floor(days / 91));
   for (let q = 0; q < quarters; q++) {
@@ -348,6 +355,9 @@ export function buildRecord(size: number, seed = 20261124): BenchRecord {
     draftOrders,
     pumpRef: `DeviceRequest/${pump.id}`,
     supplyRef: `DeviceRequest/${supply.id}`,
+    familyOrders: Object.fromEntries(
+      FAMILIES.filter((f) => f.id !== 'insulin').map((f) => [f.id, orderBundle(familyOrders({ patientId, subject, orderDay: ORDER_DAY }, f.id), EHR)]),
+    ),
     smbgReadings: readings.length,
     historyDays: span,
   };

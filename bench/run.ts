@@ -8,6 +8,7 @@
 // Options: --duration=S  --connections=N  --profile (service child under --cpu-prof; top self-time in the report)
 //          --only=SIZE/HOOK[,SIZE/HOOK] (just these HTTP cases: no engine, fallback or WEB_CONCURRENCY part; with
 //          --profile, a focused profile)  --soak-seconds=S (soak length, default 300)
+//          --engine-only (the in-process engine tables only: the insulin record and every pump family; < 2 minutes)
 // Everything listens on and talks to 127.0.0.1 only; every load loop is bounded by a duration.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { engineDeps, ordersEvaluated, percentile, timeEngine, type EngineTiming } from './engine.js';
+import { FAMILIES } from './families.js';
 import { mergeLoads, runLoad, type LoadResult } from './load.js';
 import { cpuMsOf, freePort, killAllChildren, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
 import { topSelfTime } from './profile-top.js';
@@ -27,6 +29,8 @@ import { BENCH_ISSUER, createIdentity, measureSignCost, presign, signToken, Toke
 
 interface Args {
   quick: boolean;
+  /** --engine-only: the in-process engine parts only (insulin record and every pump family); no HTTP. */
+  engineOnly?: boolean;
   soak: boolean;
   profile: boolean;
   duration: number;
@@ -45,6 +49,7 @@ function parseArgs(argv: string[]): Args {
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--/, '').split('=') as [string, string | undefined];
     if (k === 'quick') a.quick = true;
+    else if (k === 'engine-only') a.engineOnly = true;
     else if (k === 'soak') a.soak = true;
     else if (k === 'profile') a.profile = true;
     else if (k === 'duration' && v) ((a.duration = Number(v)), (durationSet = true));
@@ -537,6 +542,18 @@ function markdown(results: Results): string {
       `| ${e.size.toLocaleString('en-US')} | ${e.hook} | ${e.orders} | ${fmtMs(e.perOrderMedianMs)} | ${fmtMs(e.perOrderP95Ms)} | ${fmtMs(e.stages.gatherIndexMs)} / ${fmtMs(e.stages.determineMs)} / ${fmtMs(e.stages.cardsMs)} | ${fmtMs(e.gcMsPerRequest)} | ${e.iterations} |`,
     );
   }
+  if (results.engineFamilies?.length) {
+    lines.push('');
+    lines.push('Engine per pump family (order-sign over the same record, every policy loaded; outcome = what the policies concluded):');
+    lines.push('');
+    lines.push('| resources | family | orders | median ms/order | p95 ms/order | stages (median ms): index / determine / cards | outcomes |');
+    lines.push('|---:|---|---:|---:|---:|---|---|');
+    for (const e of results.engineFamilies) {
+      lines.push(
+        `| ${e.size.toLocaleString('en-US')} | ${e.family} | ${e.orders} | ${fmtMs(e.perOrderMedianMs)} | ${fmtMs(e.perOrderP95Ms)} | ${fmtMs(e.stages.gatherIndexMs)} / ${fmtMs(e.stages.determineMs)} / ${fmtMs(e.stages.cardsMs)} | ${Object.values(e.outcomes ?? {}).join(', ')} |`,
+      );
+    }
+  }
   for (const [hook, ratio] of Object.entries(results.engineRatio20kTo5k)) lines.push(`\n20,000 / 5,000 engine time per order (${hook}): **${r2(ratio)}**`);
   lines.push('');
   if (results.fallback.length) {
@@ -601,6 +618,8 @@ interface Results {
   signing: { msPerToken: number; strategy: string };
   records: { size: number; resources: number; smbgReadings: number; historyDays: number; bodyBytes: Record<string, number>; fitsDefaultBodyLimit: boolean }[];
   engine: EngineTiming[];
+  /** The engine per pump family (bench/families.ts), order-sign. */
+  engineFamilies: EngineTiming[];
   engineRatio20kTo5k: Record<string, number>;
   http: HttpCase[];
   fallback: FallbackResult[];
@@ -625,6 +644,10 @@ function targetsOf(r: Results): Target[] {
     if (c.service.non2xx + c.service.errors + c.service.timeouts > 0) {
       t.push({ name: `errors ${c.size} ${c.hook}`, value: `${c.service.non2xx} non-2xx, ${c.service.errors + c.service.timeouts} errors`, target: '0', pass: false });
     }
+  }
+  for (const e of r.engineFamilies ?? []) {
+    if (e.size === 500) t.push({ name: `engine 500 ${e.family}`, value: `${fmtMs(e.perOrderMedianMs)} ms/order`, target: '< 2 ms', pass: e.perOrderMedianMs < 2 });
+    if (e.size === 5000) t.push({ name: `engine 5,000 ${e.family}`, value: `${fmtMs(e.perOrderMedianMs)} ms/order`, target: '< 20 ms', pass: e.perOrderMedianMs < 20 });
   }
   for (const e of r.engine) {
     if (e.size === 500) t.push({ name: `engine 500 ${e.hook}`, value: `${fmtMs(e.perOrderMedianMs)} ms/order`, target: '< 2 ms', pass: e.perOrderMedianMs < 2 });
@@ -779,6 +802,7 @@ async function benchmark(args: Args): Promise<void> {
       fitsDefaultBodyLimit: bodyOf(r.size, 'order-sign').length <= DEFAULT_BODY_LIMIT_BYTES,
     })),
     engine: [],
+    engineFamilies: [],
     engineRatio20kTo5k: {},
     http: [],
     fallback: [],
@@ -800,12 +824,39 @@ async function benchmark(args: Args): Promise<void> {
     results.engine.push(e);
     log(`  ${String(size).padStart(6)} ${hook.padEnd(12)} ${fmtMs(e.perOrderMedianMs)} ms/order median, ${fmtMs(e.perOrderP95Ms)} p95 (${e.iterations} iterations, GC ${fmtMs(e.gcMsPerRequest)} ms/request)`);
   }
+  // Every pump family over the same records (order-sign), every policy loaded.
+  log('engine per pump family (order-sign, every policy loaded) ...');
+  const familySizes = args.only ? [] : args.quick ? [500, 5_000] : [...SIZES];
+  for (const size of familySizes) {
+    for (const f of FAMILIES.filter((x) => x.id !== 'insulin')) {
+      const e = await timeEngine(records.get(size)!, 'order-sign', deps, {
+        expectedOrders: 0,
+        family: f.id,
+        warmup: args.quick ? 5 : 10,
+        minIterations: args.quick ? 10 : 20,
+        maxIterations: 20_000,
+        minSeconds: args.quick ? 0.5 : 1.5,
+        copies: 2,
+      });
+      results.engineFamilies.push(e);
+      log(`  ${String(size).padStart(6)} ${f.id.padEnd(18)} ${fmtMs(e.perOrderMedianMs)} ms/order median (${e.orders} orders: ${Object.values(e.outcomes ?? {}).join(', ')})`);
+    }
+  }
+  for (const f of FAMILIES.filter((x) => x.id !== 'insulin')) {
+    const a = results.engineFamilies.find((e) => e.size === 20_000 && e.family === f.id);
+    const b = results.engineFamilies.find((e) => e.size === 5_000 && e.family === f.id);
+    if (a && b) results.engineRatio20kTo5k[`order-sign ${f.id}`] = a.perOrderMedianMs / b.perOrderMedianMs;
+  }
   for (const hook of hooks) {
     const a = results.engine.find((e) => e.size === 20_000 && e.hook === hook);
     const b = results.engine.find((e) => e.size === 5_000 && e.hook === hook);
     if (a && b) results.engineRatio20kTo5k[hook] = a.perOrderMedianMs / b.perOrderMedianMs;
   }
 
+  if (args.engineOnly) {
+    results.mode = 'partial';
+    return finish(results, started);
+  }
   const children: Child[] = [];
   try {
     log('starting the floor and the service (1 worker, PGlite) ...');

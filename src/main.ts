@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   if (cluster.isPrimary && config.fhir.serverAllowlist.includes('*')) {
     logger.warn(
       { nodeEnv: config.nodeEnv },
-      'FHIR_SERVER_ALLOWLIST allows any public fhirServer (the development default): name your EHRs\' FHIR servers before real use',
+      'FHIR_SERVER_ALLOWLIST allows any public fhirServer and this machine\'s loopback (the development default): name your EHRs\' FHIR servers before real use',
     );
   }
   if (cluster.isPrimary && config.publicBaseUrls.length === 0) {
