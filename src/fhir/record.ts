@@ -89,7 +89,10 @@ export class PatientRecord {
   private readonly byTypeAndCode = new Map<string, Resource[]>();
   /** `Type#system|code` → Observations with a component coded so. */
   private readonly byComponentCode = new Map<string, Resource[]>();
-  private readonly byRef = new Map<string, Resource>();
+  /** type → id → resource (two levels: no `Type/id` string is built per resource while indexing). */
+  private readonly byRef = new Map<string, Map<string, Resource>>();
+  /** `Type#system|code` keys, built once per distinct (type, system, code): thousands of readings share a few codes. */
+  private readonly keyCache = new Map<string, Map<string, Map<string, string>>>();
 
   /** Never throws on malformed resources: elements of the wrong shape are ignored (not indexed, not resolvable). */
   constructor(patientId: string, resources: Iterable<FhirResource | Resource>, gaps: RecordGap[] = []) {
@@ -112,9 +115,11 @@ export class PatientRecord {
     const type = resource.resourceType;
     const id: unknown = resource.id;
     if (typeof id === 'string' ? id !== '' : typeof id === 'number') {
-      const ref = `${type}/${id}`;
-      if (this.byRef.has(ref)) return; // same resource from two prefetch keys / pages
-      this.byRef.set(ref, resource);
+      const key = String(id);
+      let ids = this.byRef.get(type);
+      if (!ids) this.byRef.set(type, (ids = new Map()));
+      if (ids.has(key)) return; // same resource from two prefetch keys / pages
+      ids.set(key, resource);
     }
     let list = this.byType.get(type);
     if (!list) this.byType.set(type, (list = []));
@@ -136,12 +141,23 @@ export class PatientRecord {
     if (!Array.isArray(coding)) return;
     for (const c of coding as { system?: unknown; code?: unknown }[]) {
       if (!c || typeof c !== 'object' || typeof c.code !== 'string') continue;
-      const key = `${type}#${codeKey(typeof c.system === 'string' ? c.system : undefined, c.code)}`;
+      const key = this.typedCodeKey(type, typeof c.system === 'string' ? c.system : '', c.code);
       let bucket = map.get(key);
       if (!bucket) map.set(key, (bucket = []));
       // The same coding twice on one resource: buckets are filled resource by resource, so a repeat is the last one.
       if (bucket[bucket.length - 1] !== resource) bucket.push(resource);
     }
+  }
+
+  /** `${type}#${codeKey(system, code)}`, from the cache when this (type, system, code) was seen before. */
+  private typedCodeKey(type: string, system: string, code: string): string {
+    let bySystem = this.keyCache.get(type);
+    if (!bySystem) this.keyCache.set(type, (bySystem = new Map()));
+    let byCode = bySystem.get(system);
+    if (!byCode) bySystem.set(system, (byCode = new Map()));
+    let key = byCode.get(code);
+    if (key === undefined) byCode.set(code, (key = `${type}#${codeKey(system, code)}`));
+    return key;
   }
 
   /** Every resource of a type, in the order received. */
@@ -192,7 +208,9 @@ export class PatientRecord {
       return hit as T | undefined;
     }
     const m = REF_TAIL.exec(s);
-    return m ? (this.byRef.get(m[1]!) as T | undefined) : undefined;
+    if (!m) return undefined;
+    const slash = m[1]!.indexOf('/');
+    return this.byRef.get(m[1]!.slice(0, slash))?.get(m[1]!.slice(slash + 1)) as T | undefined;
   }
 
   /** Whether resources of this type could not be read (a gap), so "absent" must not be read as "none exists". */
