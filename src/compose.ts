@@ -30,6 +30,8 @@ export interface ComposeOptions {
   newUuid?: () => string;
   /** jti memory shared by every process of the service (the PostgreSQL store's); per-process only when absent. */
   replayGuard?: SharedReplayGuard;
+  /** Policies already loaded by loadPolicies (main.ts loads them while the store opens); loaded here when absent. */
+  policySet?: PolicySet;
 }
 
 export interface Composed {
@@ -47,13 +49,18 @@ export function prefetchTemplatesFor(policySet: PolicySet): PrefetchTemplate[] {
   return buildPrefetchTemplates(deriveDataRequirements(policySet), policySet.valueSets);
 }
 
-export function compose(config: Config, logger: Logger, options: ComposeOptions, env = process.env): Composed {
+/** The policies of `config.policyDir` with the deployment's parameter overrides (POLICY_OVERRIDES_FILE). */
+export function loadPolicies(config: Config, env = process.env): PolicySet {
   const overridesFile = env.POLICY_OVERRIDES_FILE || undefined;
-  const policySet = loadPolicySet(config.policyDir, {
+  return loadPolicySet(config.policyDir, {
     facts: allFacts,
     parameterOverrides: overridesFile ? readParameterOverrides(overridesFile) : undefined,
     overridesSource: overridesFile,
   });
+}
+
+export function compose(config: Config, logger: Logger, options: ComposeOptions, env = process.env): Composed {
+  const policySet = options.policySet ?? loadPolicies(config, env);
   const catalogue = policySet.orderCatalogue ?? loadOrderCatalogue(config.policyDir);
   const prefetchTemplates = prefetchTemplatesFor(policySet);
   const services = createHookServices({

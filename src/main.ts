@@ -6,13 +6,16 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { serveClusterMetrics } from './metrics.js';
 
+/** sysexits.h EX_CONFIG: the configuration (environment or policy files) is wrong; restarting will not help. */
+const EX_CONFIG = 78;
+
 function readConfig(): Config {
   try {
     return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`pumpcheck: configuration error: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG
+      process.exit(EX_CONFIG);
     }
     throw err;
   }
@@ -20,7 +23,7 @@ function readConfig(): Config {
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   // Loaded here, not at the top: the supervising primary needs none of it, so it starts (and restarts) fast.
-  const [{ compose }, { adminRouter }, { analyticsLabels }, { createHttpServer }, { createMetrics }, { openStore }] = await Promise.all([
+  const [{ compose, loadPolicies }, { adminRouter }, { analyticsLabels }, { createHttpServer }, { createMetrics }, { openStore }] = await Promise.all([
     import('./compose.js'),
     import('./http/admin.js'),
     import('./http/analytics-labels.js'),
@@ -28,7 +31,18 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
     import('./metrics.js'),
     import('./store/index.js'),
   ]);
-  const store = await openStore({ store: config.store, logger });
+  // The store opens on its own thread (embedded PGlite compiles its WebAssembly there) or over the network, while this
+  // thread loads and checks the policies: the two largest parts of start-up overlap.
+  const opening = openStore({ store: config.store, logger });
+  opening.catch(() => undefined); // awaited below; a failure is reported there
+  let policySet;
+  try {
+    policySet = loadPolicies(config);
+  } catch (err) {
+    await opening.then((s) => s.close(), () => undefined);
+    throw err;
+  }
+  const store = await opening;
   const metrics = createMetrics({ token: config.metricsToken });
   metrics.observeStore(() => store.assertionSink.stats());
   const composed = compose(config, logger, {
@@ -40,6 +54,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
     // Several processes (workers, replicas) share PostgreSQL: a token seen by one must be refused by the others.
     // PGlite means a single process, whose own memory already sees every token.
     replayGuard: store.engine === 'postgres' ? store.replayGuard : undefined,
+    policySet,
   });
 
   const server: Server = createHttpServer(composed.app, config.limits);
@@ -57,6 +72,8 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
       },
       'pumpcheck listening',
     );
+    // Tells the supervising primary that this worker started: from then on a dying worker is replaced, whatever its code.
+    if (cluster.isWorker) process.send?.({ pumpcheck: 'listening' });
   });
 
   let stopping = false;
@@ -98,8 +115,20 @@ function runPrimary(config: Config, logger: Logger): void {
     started.set(worker.id, Date.now());
   };
   for (let i = 0; i < config.webConcurrency; i++) fork();
+  // A worker that cannot start because of the configuration or the policies (a typo in a policy file) exits with
+  // EX_CONFIG: until some worker has started, that stops the service — a restart loop would never fix a typo.
+  let anyStarted = false;
+  cluster.on('message', (_worker, message: unknown) => {
+    if ((message as { pumpcheck?: string } | null)?.pumpcheck === 'listening') anyStarted = true;
+  });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
+    if (code === EX_CONFIG && !anyStarted) {
+      stopping = true;
+      logger.fatal({ worker: worker.id, code }, 'a worker could not start (configuration or policy error, see above): stopping');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      process.exit(EX_CONFIG);
+    }
     const lived = Date.now() - (started.get(worker.id) ?? 0);
     started.delete(worker.id);
     quickDeaths = lived < 10_000 ? quickDeaths + 1 : 0;
@@ -154,5 +183,6 @@ async function main(): Promise<void> {
 
 main().catch((err: Error) => {
   process.stderr.write(`pumpcheck: failed to start: ${err.message}\n`);
-  process.exit(1);
+  // A policy file that does not load is a configuration error: EX_CONFIG, so the supervisor stops instead of retrying.
+  process.exit(err?.name === 'PolicyLoadError' || err instanceof ConfigError ? EX_CONFIG : 1);
 });

@@ -1,7 +1,7 @@
 // The service as a process (src/main.ts under tsx): starts on defaults, answers, writes logs without PHI or tokens,
 // stops cleanly on SIGTERM; refuses to start in production without trusted issuers.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,5 +72,22 @@ describe('src/main.ts', () => {
     const svc = start({ NODE_ENV: 'production', PATIENT_HASH_SECRET: 'x'.repeat(32), DATA_DIR: dataDir });
     expect(await svc.exited).toBe(78);
     expect(svc.output()).toMatch(/CDS_TRUSTED_ISSUERS/);
+  });
+
+  it('stops (EX_CONFIG), not restarts forever, when a policy file has a typo', { timeout: 60_000 }, async () => {
+    const policyDir = mkdtempSync(path.join(os.tmpdir(), 'pumpcheck-main-policies-'));
+    try {
+      cpSync(path.join(projectRoot, 'policies'), policyDir, { recursive: true });
+      const file = path.join(policyDir, 'medicare-csii.policy.json');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('"valueSet": "diabetes-dx"', '"valueSet": "diabetes-dxx"'));
+      const svc = start({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, POLICY_DIR: policyDir });
+      const code = await Promise.race([svc.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 45_000))]);
+      svc.child.kill('SIGKILL');
+      expect(code).toBe(78);
+      expect(svc.output()).toMatch(/unknown value set "diabetes-dxx"/);
+      expect(svc.output()).not.toMatch(/starting a replacement/);
+    } finally {
+      rmSync(policyDir, { recursive: true, force: true });
+    }
   });
 });
