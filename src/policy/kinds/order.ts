@@ -178,12 +178,12 @@ function pairing(ctx: KindContext, p: OrderParams): KindOutcome {
       if (others.length) {
         const how = others.some((x) => items.includes(x)) ? 'ordered with' : 'for the pump on record';
         bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `only with ${codesOf(ctx, row.onlyWith!)}`, note: `${how} ${others.map((x) => x.hcpcs).join(', ')}` });
-        codes.push(s.label);
+        codes.push(s.hcpcs ?? s.label);
       }
       const forbidden = row.neverWith ? pumpItems.filter((x) => inSet(ctx, row.neverWith, x)) : [];
       if (forbidden.length) {
         bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `never with ${codesOf(ctx, row.neverWith!)}`, note: `ordered with ${forbidden.map((x) => x.hcpcs ?? x.label).join(', ')}` });
-        codes.push(s.label);
+        codes.push(s.hcpcs ?? s.label);
       }
     }
   }
@@ -236,7 +236,7 @@ function drug(ctx: KindContext, p: OrderParams): KindOutcome {
     codings = drugs.flatMap(codingsOf);
     ev = drugs.map((x) => ({ reference: x.ref, value: x.label }));
   }
-  const values = { ...(p.valueSet ? { valueSet: p.valueSet } : {}) };
+  const values = { ...(p.valueSet ? { valueSet: p.valueSet } : {}), ...(d?.status === 'identified' && d.display ? { drug: d.display } : {}) };
   if (codings.length === 0) return { status: 'not-documented', empty: true, finding: { kind: 'order', code: 'drug-not-identified', values }, evidence: [{ reference: o.ref, value: o.label }] };
   if (!p.valueSet || codings.some((c) => ctx.valueSets.contains(p.valueSet!, c))) return result('met', 'order', 'ok', ev, values);
   return result('not-met', 'order', 'drug-not-in-set', ev, values);
