@@ -162,6 +162,9 @@ export function evidenceText(e: Evidence): string {
 
 /** Leaf phrase that names the gap with its values, for a summary: the reason when given, else text + value. */
 export function gapPhrase(c: CriterionResult): string {
+  // A `not` that fails states the prohibition in its own text ("Heparin by home infusion pump is not covered …"):
+  // the policy author's sentence, not the opposite leaf below it.
+  if (c.op === 'not' && c.status === 'not-met') return c.text.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const reason = reasonText(c);
   if (reason) return reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const value = c.evidence.map((e) => e.value).find((v) => v);

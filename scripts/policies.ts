@@ -64,14 +64,25 @@ export function buildReport(policySet: PolicySet, casesDir: string = POLICY_TEST
     cases,
     policySet.policies.map((p) => {
       const criteria = walked.get(p.id)!;
-      return { id: p.id, criterionIds: new Set(criteria.map((c) => c.id)), leafIds: new Set(criteria.filter((c) => c.leaf).map((c) => c.id)) };
+      return { id: p.id, criterionIds: new Set(criteria.map((c) => c.id)), leafIds: new Set(criteria.filter((c) => c.reported).map((c) => c.id)) };
     }),
   );
   if (problems.length > 0) throw new PolicyLoadError(problems);
 
   const policies = policySet.policies.map((p): PolicyReport => {
-    const mine = cases.filter((c) => c.policyId === p.id).map(namedCriteria);
     const criteria = walked.get(p.id)!;
+    // A `not` node is the unit the audit record names: naming it exercises the criteria below it.
+    const under = new Map<string, string[]>();
+    criteria.forEach((c, i) => {
+      if (c.kind !== 'not') return;
+      const below: string[] = [];
+      for (let j = i + 1; j < criteria.length && criteria[j]!.depth > c.depth; j++) below.push(criteria[j]!.id);
+      under.set(c.id, below);
+    });
+    const mine = cases
+      .filter((c) => c.policyId === p.id)
+      .map(namedCriteria)
+      .map((named) => new Set([...named, ...[...named].flatMap((id) => under.get(id) ?? [])]));
     const counted: CriterionReport[] = criteria.map((c, i) => {
       // The criteria below a group follow it, depth first, until the next node at its depth or above.
       const below = new Set<string>([c.id]);

@@ -118,7 +118,7 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     const c = await cases.heparin!();
     const r = rec(c, 'DeviceRequest/dr-1');
     expect(r.outcome, dump(c)).toBe('not-covered');
-    expect(r.unmetCriteria).toContain('excl-heparin-not-heparin');
+    expect(r.unmetCriteria).toContain('excl-heparin-home-external');
     const card = decisive(c);
     expect(card.summary).toMatch(/heparin by home infusion pump/i);
     expect((card.suggestions ?? []).map((s) => s.label).join(' ')).toMatch(/Remove/);
@@ -148,7 +148,8 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     expect(rec(c, 'DeviceRequest/dr-1').outcome, dump(c)).toBe('not-covered');
     const bare = await sign([pumpOrder('dr-1', 'E1399')]);
     expect(rec(bare, 'DeviceRequest/dr-1').outcome, dump(bare)).toBe('conditional');
-    expect(rec(bare, 'DeviceRequest/dr-1').undocumentedCriteria).toEqual(['excl-infusion-controller']);
+    // E1399 is in the general rules' scope too: an undescribed item is never covered without its drug and indication.
+    expect(rec(bare, 'DeviceRequest/dr-1').undocumentedCriteria).toEqual(['ext-covered-indication-and-drug', 'excl-infusion-controller']);
   });
 
   it('IV pole E0776 with an ambulatory pump E0781 → not covered; with the stationary pump E0791 → covered', async () => {

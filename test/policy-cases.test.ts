@@ -44,7 +44,7 @@ const crossProblems = crossCheckCases(
   CASES,
   POLICY_SET.policies.map((p) => {
     const criteria = policyCriteria(p);
-    return { id: p.id, criterionIds: new Set(criteria.map((c) => c.id)), leafIds: new Set(criteria.filter((c) => c.leaf).map((c) => c.id)) };
+    return { id: p.id, criterionIds: new Set(criteria.map((c) => c.id)), leafIds: new Set(criteria.filter((c) => c.reported).map((c) => c.id)) };
   }),
 );
 if (crossProblems.length > 0) throw new PolicyLoadError(crossProblems);

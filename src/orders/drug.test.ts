@@ -83,3 +83,18 @@ describe('drug identification', () => {
     ]);
   });
 });
+
+describe('drug identification: what the policies can match on (issue 9)', () => {
+  it('a drug named only in text and without a verified RXCUI is known by its one J-code; a J-code names a drug the map does not list; a NOC code names none', () => {
+    const [blina] = recogniseOrders(bundle(pump('p1', 'E0781'), med('m1', { text: 'Blincyto 28 mcg/day continuous infusion' })), catalogue);
+    expect(blina!.drug).toMatchObject({ status: 'identified', names: ['blinatumomab'], hcpcs: ['J9039'], matchedBy: 'name', ref: 'MedicationRequest/m1' });
+    expect(blina!.drug.resource?.id).toBe('m1');
+    // Immune globulin has one J-code per product: the text names no product, so no J-code is claimed.
+    const [ig] = recogniseOrders(bundle(pump('p1', 'E0779'), med('m1', { text: 'Immune globulin 20% subcutaneous weekly' })), catalogue);
+    expect(ig!.drug.hcpcs).toEqual([]);
+    const [oxali] = recogniseOrders(bundle(pump('p1', 'E0779'), med('m1', { coding: [{ system: HCPCS, code: 'J9263' }] })), catalogue);
+    expect(oxali!.drug).toMatchObject({ status: 'identified', hcpcs: ['J9263'], ingredients: [] });
+    const [noc] = recogniseOrders(bundle(pump('p1', 'E0779'), med('m1', { coding: [{ system: HCPCS, code: 'J7799' }], text: 'compounded infusion' })), catalogue);
+    expect(noc!.drug.status).toBe('not-identified');
+  });
+});

@@ -3,7 +3,7 @@
 // Linear in the number of draft orders: groups come from one union-find pass, and what is the same for a whole group
 // or request (companions, the group's drug, the record's drug, the setting of an encounter, pumps on record) is
 // computed once and shared. Malformed input (wrong JSON types anywhere) is ignored, never thrown on.
-import type { Coding } from 'fhir/r4';
+import type { Coding, MedicationRequest } from 'fhir/r4';
 import type { PatientRecord } from '../fhir/record.js';
 import { canonicalSystem } from '../fhir/record.js';
 import { CPT } from '../fhir/systems.js';
@@ -322,13 +322,25 @@ function insuranceRefs(r: Obj): string[] {
   return out;
 }
 
+/**
+ * Whether a match names the drug: an ingredient, or a HCPCS drug code that is not a not-otherwise-classified code (a
+ * J-code names one drug even when drug-products.json does not list it, e.g. oxaliplatin J9263; J7799 names none).
+ */
+function names(match: DrugMatch | undefined, drugs: OrderCatalogue['drugs']): match is DrugMatch {
+  return !!match && (match.ingredients.length > 0 || match.hcpcs.some((h) => !drugs.isNoc(h)));
+}
+
 function identification(match: DrugMatch, source: DrugIdentification['source'], ref: string, display: string | undefined, route: string[]): DrugIdentification {
   const ingredients: string[] = [];
   for (const i of match.ingredients) if (i.rxcui && !ingredients.includes(i.rxcui)) ingredients.push(i.rxcui);
-  // The J-codes the order itself carried (an ingredient has several, e.g. insulin lispro J1817 / J1813).
+  // The J-codes the order itself carried (an ingredient has several, e.g. insulin lispro J1817 / J1813). An ingredient
+  // with no RXCUI, named in text only, is known by its J-code when it has exactly one (blinatumomab J9039), so value
+  // sets and policy selection still recognise it; an ingredient with several (immune globulin: one per product) stays
+  // without, because the product is what a policy would need.
   const hcpcs = [...match.hcpcs];
+  for (const i of match.ingredients) if (!i.rxcui && i.hcpcs.length === 1 && !hcpcs.includes(i.hcpcs[0]!)) hcpcs.push(i.hcpcs[0]!);
   return {
-    status: match.ingredients.length > 0 ? 'identified' : 'not-identified',
+    status: 'identified',
     ingredients,
     names: match.ingredients.map((i) => i.id),
     hcpcs,
@@ -373,8 +385,11 @@ function drugFromMedicationRequest(
   const display = refDisplay(mr.medicationReference);
   if (display) texts.push(display);
   const match = drugs.identify(codings, texts);
-  if (!match || match.ingredients.length === 0) return null;
-  return identification(match, source, ref, texts[0], routesOf(mr));
+  if (!names(match, drugs)) return null;
+  const found = identification(match, source, ref, texts[0], routesOf(mr));
+  // A draft drug order (not one on record): its own elements (quantity, supply duration) are part of this order set.
+  if (source !== 'record') found.resource = mr as unknown as MedicationRequest;
+  return found;
 }
 
 function refDisplay(ref: unknown): string | undefined {
@@ -400,7 +415,7 @@ function drugFromOrderFields(r: Obj, ref: string, drugs: OrderCatalogue['drugs']
     if (t) texts.push(t);
   }
   const match = drugs.identify(codings, texts);
-  if (!match || match.ingredients.length === 0) return null;
+  if (!names(match, drugs)) return null;
   return identification(match, 'order', ref, match.ingredients.map((i) => i.name).join(' + '), []);
 }
 

@@ -2,6 +2,7 @@
 // supplies, a pump drug, or an implant / refill procedure — with what it carries (the drug), where it is used (the
 // setting), the pumps already on record and the order set it belongs to. Pure data.
 import type { Coding, DeviceRequest, MedicationRequest, ServiceRequest, SupplyRequest } from 'fhir/r4';
+import { HCPCS, RXNORM } from '../fhir/systems.js';
 
 /** procedure = ServiceRequest (implant CPT 62350–62362, refill/management 62367–62370, 95990, 95991). */
 export type OrderRole = 'pump' | 'supply' | 'drug' | 'procedure';
@@ -27,6 +28,12 @@ export interface DrugIdentification {
   ref?: string;
   /** Route codes / texts as recorded (e.g. SNOMED 72607000 intrathecal), for policies that depend on the route. */
   route?: string[];
+  /**
+   * The draft MedicationRequest the drug was read from (the order itself, or its companion in the order set), as
+   * received — never mutated; for criteria on the drug order's own elements (dispense quantity, supply duration).
+   * Absent when the drug came from the record or from the pump order's own fields.
+   */
+  resource?: MedicationRequest;
   /** How it matched: 'rxnorm-ingredient' | 'rxnorm-product' | 'hcpcs' | 'name'. */
   matchedBy?: 'rxnorm-ingredient' | 'rxnorm-product' | 'hcpcs' | 'name';
 }
@@ -96,4 +103,14 @@ export type InfusionOrder = PumpOrder;
 /** The companions of an order other than itself. */
 export function otherCompanions(order: Pick<PumpOrder, 'ref' | 'companions'>): Companion[] {
   return order.companions.filter((c) => c.ref !== order.ref);
+}
+
+/**
+ * The codings an identified drug is matched on (RxNorm ingredients, HCPCS J-codes), however it was identified (code,
+ * Medication, or name in a text-only order). The one definition shared by policy selection (loader `orderInScope`)
+ * and the `order` kind's drug check, so a drug that a policy's drug check recognises always selects that policy too.
+ */
+export function drugCodings(drug: Pick<DrugIdentification, 'status' | 'ingredients' | 'hcpcs'> | undefined): Coding[] {
+  if (!drug || drug.status !== 'identified') return [];
+  return [...drug.ingredients.map((code) => ({ system: RXNORM, code })), ...drug.hcpcs.map((code) => ({ system: HCPCS, code }))];
 }

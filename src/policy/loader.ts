@@ -9,6 +9,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import { canonicalSystem, type PatientRecord } from '../fhir/record.js';
 import { HCPCS } from '../fhir/systems.js';
+import { drugCodings } from '../orders/types.js';
 import { anchorReferences, anchorRequirements, BUILTIN_ANCHORS, type AnchorSpec } from './anchors.js';
 import { KINDS } from './kinds/index.js';
 import { checkParams } from './kinds/schema.js';
@@ -164,7 +165,12 @@ function policyIndex(policies: LoadedPolicy[], valueSets: ValueSetStore): { cand
   return {
     candidates(order) {
       const found = new Set<LoadedPolicy>(always);
-      const codings = [...order.codings, ...(order.hcpcs ? [{ system: HCPCS, code: order.hcpcs }] : []), ...order.companions.flatMap((c) => [...c.codings, ...(c.hcpcs ? [{ system: HCPCS, code: c.hcpcs }] : [])])];
+      const codings = [
+        ...order.codings,
+        ...(order.hcpcs ? [{ system: HCPCS, code: order.hcpcs }] : []),
+        ...order.companions.flatMap((c) => [...c.codings, ...(c.hcpcs ? [{ system: HCPCS, code: c.hcpcs }] : [])]),
+        ...drugCodings(order.drug),
+      ];
       for (const c of codings) for (const p of byCode.get(`${canonicalSystem(c.system)}|${looseCode(c.code ?? '')}`) ?? []) found.add(p);
       // Keep file order (deterministic composition).
       return policies.filter((p) => found.has(p));
@@ -189,12 +195,18 @@ function payerLineage(payerId: string, byId: Map<string, CompiledPayer>): Set<st
  * still an insulin-pump order when insulin is ordered with it.
  */
 export function orderInScope(policy: LoadedPolicy, order: InfusionOrder, valueSets: ValueSetStore): boolean {
-  if (policy.appliesTo.orderValueSets.some((vs) => valueSets.containsAny(vs, order.codings))) return true;
+  // The identified drug counts as well as the codes ordered: a drug order named only in text ("Morphine sulfate 1 mg/mL
+  // in NS") is the drug it names, and a pump's drug (from a companion order, the order's own fields or the record) is
+  // a companion — so a drug on an indication list always brings that indication's policy (never the general rules alone).
+  const drug = drugCodings(order.drug);
+  const own = order.role === 'drug' ? [...order.codings, ...drug] : order.codings;
+  if (policy.appliesTo.orderValueSets.some((vs) => valueSets.containsAny(vs, own))) return true;
   const companionSets = policy.appliesTo.companionValueSets;
   if (companionSets.length === 0) return false;
   const companions =
     order.role === 'pump' ? order.companions : order.role === 'drug' ? order.companions.filter((c) => c.role === 'pump') : [];
-  return companions.some((c) => companionSets.some((vs) => valueSets.containsAny(vs, c.codings)));
+  if (companions.some((c) => companionSets.some((vs) => valueSets.containsAny(vs, c.codings)))) return true;
+  return order.role === 'pump' && drug.length > 0 && companionSets.some((vs) => valueSets.containsAny(vs, drug));
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ export function readPolicyCases(dir: string = POLICY_TESTS_DIR): PolicyCase[] {
 export interface PolicyIndex {
   id: string;
   criterionIds: ReadonlySet<string>;
-  /** Leaf criteria: the only ones the audit record names (a group's status is not stored). */
+  /** Criteria the audit record names: leaves and `not` nodes (an allOf / anyOf group's status is not stored). */
   leafIds: ReadonlySet<string>;
 }
 

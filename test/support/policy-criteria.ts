@@ -9,6 +9,11 @@ export interface CriterionInfo {
   /** `allOf` / `anyOf` / `firstDocumented` / `not` for groups; the leaf's kind or `fact:<name>` / `fhirpath` for leaves. */
   kind: string;
   leaf: boolean;
+  /**
+   * The audit record names this criterion: a leaf, or a `not` node (reported as a unit — its text states the
+   * requirement, the leaf below it the opposite; see `decisiveLeaves` in src/policy/engine.ts).
+   */
+  reported: boolean;
   citation: string;
   /** JSON pointer of the node in its policy file. */
   pointer: string;
@@ -23,18 +28,18 @@ export function policyCriteria(policy: Pick<LoadedPolicy, 'criteria'>): Criterio
       case 'allOf':
       case 'anyOf':
       case 'firstDocumented':
-        out.push({ ...base, kind: n.kind, leaf: false });
+        out.push({ ...base, kind: n.kind, leaf: false, reported: false });
         for (const c of n.children) visit(c, depth + 1);
         return;
       case 'not':
-        out.push({ ...base, kind: 'not', leaf: false });
+        out.push({ ...base, kind: 'not', leaf: false, reported: true });
         visit(n.child, depth + 1);
         return;
       case 'fact':
-        out.push({ ...base, kind: `fact:${n.fact}`, leaf: true });
+        out.push({ ...base, kind: `fact:${n.fact}`, leaf: true, reported: true });
         return;
       default:
-        out.push({ ...base, kind: n.kind, leaf: true });
+        out.push({ ...base, kind: n.kind, leaf: true, reported: true });
     }
   };
   visit(policy.criteria, 0);

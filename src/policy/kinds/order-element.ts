@@ -1,10 +1,13 @@
 // order-element: a FHIRPath test over a deep copy of the draft order (standard written order elements, quantities).
 // fhirpath.js may annotate the objects it walks, so it never sees the request body that is echoed back.
+// `target: "drug-order"` reads the order set's drug order instead: the order itself when it is the drug, else the
+// draft MedicationRequest the pump's drug was identified from (a pump's determination covers its drug, so the drug's
+// dispense quantity and supply duration are judged with the pump). No draft drug order ⇒ `absent`.
 import { none, result } from './common.js';
 import { S } from './schema.js';
 import type { CriterionKind } from './types.js';
 
-export interface OrderElementParams { expression: string; notMetIf?: string }
+export interface OrderElementParams { expression: string; notMetIf?: string; target?: 'order' | 'drug-order' }
 
 function truthy(r: unknown[]): boolean {
   if (r.length === 0) return false;
@@ -18,15 +21,22 @@ export const orderElement: CriterionKind<OrderElementParams> = {
     type: 'object',
     required: ['expression'],
     additionalProperties: false,
-    properties: { expression: S.fhirpath, notMetIf: S.fhirpath },
+    properties: { expression: S.fhirpath, notMetIf: S.fhirpath, target: { enum: ['order', 'drug-order'] } },
   },
   dataRequirements: () => [],
   evaluate(ctx, p) {
-    const key = `kinds:order-copy:${ctx.order.ref}`;
+    let source: unknown = ctx.order.resource;
+    let ev = [{ reference: ctx.order.ref, value: ctx.order.label }];
+    if (p.target === 'drug-order' && ctx.order.resource.resourceType !== 'MedicationRequest') {
+      const drug = ctx.order.drug;
+      if (!drug?.resource) return none('order-element', ev, { expression: p.expression, target: 'drug-order' });
+      source = drug.resource;
+      ev = [{ reference: drug.ref ?? ctx.order.ref, value: drug.display ?? ctx.order.label }];
+    }
+    const key = `kinds:order-copy:${ev[0]!.reference}`;
     let copy = ctx.memo.get(key) as unknown;
-    if (!copy) ctx.memo.set(key, (copy = structuredClone(ctx.order.resource)));
+    if (!copy) ctx.memo.set(key, (copy = structuredClone(source)));
     const env = ctx.env as Record<string, unknown>;
-    const ev = [{ reference: ctx.order.ref, value: ctx.order.label }];
     if (truthy(ctx.filters.get('/expression')!(copy, env))) return result('met', 'order-element', 'present', ev, { expression: p.expression });
     const notMet = ctx.filters.get('/notMetIf');
     if (notMet && truthy(notMet(copy, env))) return result('not-met', 'order-element', 'contradicted', ev, { expression: p.notMetIf! });

@@ -3,7 +3,8 @@
 // PumpOrder fields of src/orders/ (interfaces.md); a field today's order model does not provide is unknown, so the
 // check is not documented rather than a guess.
 import type { Coding } from 'fhir/r4';
-import { HCPCS, RXNORM } from '../../fhir/systems.js';
+import { HCPCS } from '../../fhir/systems.js';
+import { drugCodings } from '../../orders/types.js';
 import type { Evidence, InfusionOrder } from '../types.js';
 import { none, result } from './common.js';
 import { S } from './schema.js';
@@ -163,7 +164,11 @@ function forbiddenPump(ctx: KindContext, p: OrderParams): KindOutcome {
 function pairing(ctx: KindContext, p: OrderParams): KindOutcome {
   const o = ctx.order;
   const items = [self(o), ...companions(o)];
-  const pumpItems = items.filter((i) => i.role === 'pump');
+  let pumpItems = items.filter((i) => i.role === 'pump');
+  // A refill (supplies with no pump in the order set) is paired with the pumps on record when the policy says so.
+  if (pumpItems.length === 0 && p.includeOnRecord) {
+    pumpItems = ((o as InfusionOrder & PumpOrderFields).pumpsOnRecord ?? []).map((x) => ({ ref: x.ref, role: 'pump' as const, ...(x.hcpcs ? { hcpcs: x.hcpcs } : {}), codings: x.codings ?? [], label: x.hcpcs ?? x.ref }));
+  }
   const bad: Evidence[] = [];
   const codes: string[] = [];
   for (const s of items.filter((i) => i.role === 'supply')) {
@@ -171,13 +176,14 @@ function pairing(ctx: KindContext, p: OrderParams): KindOutcome {
       if (!inSet(ctx, row.supplies, s)) continue;
       const others = row.onlyWith ? pumpItems.filter((x) => x.hcpcs && !inSet(ctx, row.onlyWith, x)) : [];
       if (others.length) {
-        bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `only with ${codesOf(ctx, row.onlyWith!)}`, note: `ordered with ${others.map((x) => x.hcpcs).join(', ')}` });
-        codes.push(s.label);
+        const how = others.some((x) => items.includes(x)) ? 'ordered with' : 'for the pump on record';
+        bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `only with ${codesOf(ctx, row.onlyWith!)}`, note: `${how} ${others.map((x) => x.hcpcs).join(', ')}` });
+        codes.push(s.hcpcs ?? s.label);
       }
       const forbidden = row.neverWith ? pumpItems.filter((x) => inSet(ctx, row.neverWith, x)) : [];
       if (forbidden.length) {
         bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `never with ${codesOf(ctx, row.neverWith!)}`, note: `ordered with ${forbidden.map((x) => x.hcpcs ?? x.label).join(', ')}` });
-        codes.push(s.label);
+        codes.push(s.hcpcs ?? s.label);
       }
     }
   }
@@ -221,7 +227,8 @@ function drug(ctx: KindContext, p: OrderParams): KindOutcome {
   let codings: Coding[] = [];
   let ev: Evidence[] = [];
   if (d?.status === 'identified') {
-    codings = [...(d.ingredients ?? []).map((code) => ({ system: RXNORM, code })), ...(d.hcpcs ?? []).map((code) => ({ system: HCPCS, code }))];
+    // The same codings policy selection uses (loader orderInScope): a drug this check recognises selects its policies.
+    codings = drugCodings({ status: d.status, ingredients: d.ingredients ?? [], hcpcs: d.hcpcs ?? [] });
     ev = [{ reference: d.ref ?? o.ref, value: d.display ?? codings.map((c) => c.code).join(', '), ...(d.source ? { note: `drug from the ${d.source}` } : {}) }];
   } else if (d === undefined) {
     // Today's order model: the order itself when it is the drug, else drugs ordered with it.
@@ -229,7 +236,7 @@ function drug(ctx: KindContext, p: OrderParams): KindOutcome {
     codings = drugs.flatMap(codingsOf);
     ev = drugs.map((x) => ({ reference: x.ref, value: x.label }));
   }
-  const values = { ...(p.valueSet ? { valueSet: p.valueSet } : {}) };
+  const values = { ...(p.valueSet ? { valueSet: p.valueSet } : {}), ...(d?.status === 'identified' && d.display ? { drug: d.display } : {}) };
   if (codings.length === 0) return { status: 'not-documented', empty: true, finding: { kind: 'order', code: 'drug-not-identified', values }, evidence: [{ reference: o.ref, value: o.label }] };
   if (!p.valueSet || codings.some((c) => ctx.valueSets.contains(p.valueSet!, c))) return result('met', 'order', 'ok', ev, values);
   return result('not-met', 'order', 'drug-not-in-set', ev, values);
