@@ -35,8 +35,9 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'procedure/none': (v, c) => `no completed ${lower(String(v.title))} on record${windowPhrase(c)}`,
   'encounter/none': (v) => `no finished encounter${v.performerIsOrderer ? ' with the ordering practitioner' : ''} on record`,
   'encounter/too-old': (v) => `last visit with the treating practitioner ${v.daysBefore} days ago (one is needed on or after ${v.earliest})`,
-  'attestation/none': (v) => `no completed ${v.questionnaire} questionnaire response answers "${v.linkId}"`,
-  'attestation/no': (v) => `the documentation questionnaire answers "no" to ${v.linkId}`,
+  // Never the questionnaire id or linkId: the criterion's own text says what was asked.
+  'attestation/none': () => 'not yet answered in the documentation questionnaire',
+  'attestation/no': () => 'answered “no” in the documentation questionnaire',
   'allergy/present': (v) => `${lower(String(v.title))} recorded as an allergy`,
   'allergy/none': (v) => `no ${lower(String(v.title))} allergy on record`,
   'device/none': (v, c) => `no ${lower(String(v.title))} documented${windowPhrase(c)}`,

@@ -572,7 +572,10 @@ export const mdiDuration: FactFunction = (ctx, params) => {
   }
   const ev = [...capEvidence(a.regimens.filter((r) => r.perDay !== undefined && (r.endDay === undefined || r.endDay >= a.mdiStart!)).map((r) => regimenEvidence(r, threshold)), 5), ...extra];
   const ran = `on ≥ ${min} injections/day since ${a.mdiStart} (${daysBetween(a.mdiStart, an.day)} days${an.kind === 'order' ? '' : ` before ${an.before}`})`;
-  return a.mdiStart <= cutoff ? outcome('met', ev, ran) : outcome('not-met', ev, `${ran}: less than ${months} months before ${an.before}`);
+  if (a.mdiStart <= cutoff) return outcome('met', ev, ran);
+  // Structured too (the reason stays the wording): the cards tell the date from which the duration will be met.
+  const finding = an.kind === 'order' ? { finding: { kind: 'medication', code: 'too-short', values: { since: a.mdiStart, needSince: cutoff, minMonths: months } } } : {};
+  return { ...outcome('not-met', ev, `${ran}: less than ${months} months before ${an.before}`), ...finding };
 };
 
 // =====================================================================================================================
