@@ -56,8 +56,8 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'order/drug-not-identified': () => 'the drug for the pump could not be identified',
   'order/drug-not-in-set': () => 'the drug ordered is not one this policy covers',
   'order/no-pump': () => 'no pump in this order set',
-  'order-element/none': () => 'the order does not state this element',
-  'order-element/contradicted': () => 'the order contradicts this element',
+  'order-element/none': () => 'not stated on the order',
+  'order-element/contradicted': () => 'the order says otherwise',
   'patient/fails': (v) => (v.age !== undefined ? `age ${v.age} (needs ${v.threshold})` : `gender ${v.gender}`),
   'patient/none': (v) => `no ${v.missing} on record`,
 };

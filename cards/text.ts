@@ -290,7 +290,7 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
     let reason = expand ? undefined : openReason(c);
     if (!expand && !reason && group) {
       const decider = firstOpenLeaf(c, c.status);
-      if (decider) reason = gapPhrases(decider)[0];
+      if (decider) reason = openReason(decider) ?? gapPhrases(decider)[0];
     }
     if (reason) pieces.push(md(reason));
     else if (!group) {
