@@ -165,7 +165,7 @@ describe('order-sign: documentation missing', () => {
     expect(card.selectionBehavior).toBe('any');
     expect(card.links).toBeUndefined();
     expect(card.detail).toContain(`Add what is missing to the record, or answer it in the [documentation form](<${QURL}>), then sign again.`);
-    expect(card.detail).toContain(`can be answered in the [documentation form](<${QURL}>)`);
+    expect(card.detail).toContain('Diabetes education completed — Not attested in the documentation form _(');
     expect(card.detail).toContain('    - ? Glucose self-testing ≥ 4 times/day over the 2 months before the order (or CGM) — No glucose log or CGM use in the record _(NCD 280.14 B.1.e(1)(c))_');
     expect(card.suggestions!.map((s) => [s.label, s.isRecommended])).toEqual([
       ['Order fasting C-peptide + fasting glucose (same draw)', undefined],

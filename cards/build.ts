@@ -388,7 +388,7 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
     const qUrl = det.policy?.questionnaireId ? formLink(ctx, det.policy.questionnaireId) : undefined;
     // The form is offered only where an answer is missing: never next to a question already answered (a "no" is an answer).
     const { list, met } = openChecklist(det.root, {
-      annotate: (c) => (qUrl && (c.op === 'leaf' || c.op === 'firstDocumented' || c.op === 'not') && formAnswers(c) ? `can be answered in the ${mdLink('documentation form', qUrl)}` : undefined),
+      annotate: (c) => (qUrl && (c.op === 'leaf' || c.op === 'firstDocumented' || c.op === 'not') && formAnswers(c) ? 'can be answered in the documentation form' : undefined),
     });
     if (list) parts.push(list);
     parts.push([met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met.` : '', list ? `(${LEGEND})` : ''].filter(Boolean).join(' '));

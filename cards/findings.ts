@@ -36,7 +36,7 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'encounter/none': (v) => `no finished encounter${v.performerIsOrderer ? ' with the ordering practitioner' : ''} on record`,
   'encounter/too-old': (v) => `last visit with the treating practitioner ${v.daysBefore} days ago (one is needed on or after ${v.earliest})`,
   // Never the questionnaire id or linkId: the criterion's own text says what was asked.
-  'attestation/none': () => 'not yet answered in the documentation questionnaire',
+  'attestation/none': () => 'not yet answered in the documentation form',
   'attestation/no': () => 'answered “no” in the documentation questionnaire',
   'allergy/present': (v) => `${lower(String(v.title))} recorded as an allergy`,
   'allergy/none': (v) => `no ${lower(String(v.title))} allergy on record`,

@@ -110,7 +110,7 @@ describe('decisive card detail', () => {
     const no = lines.find((l) => l.includes('CSII team'))!;
     expect(no).toContain('answered “no”');
     expect(no).not.toMatch(/documentation form|\]\(/);
-    expect(lines.find((l) => l.includes('Diabetes education'))).toContain('can be answered in the [documentation form]');
+    expect(lines.find((l) => l.includes('Diabetes education'))).toContain('can be answered in the documentation form');
   });
 
   it('keeps the policy links in the detail when there is no reference card', () => {

@@ -147,6 +147,14 @@ export function gapNode(node: CriterionResult): CriterionResult {
   return node;
 }
 
+/** The alternative of an undocumented anyOf that gapNode would descend into. */
+function gapChoice(node: CriterionResult): CriterionResult | undefined {
+  return (node.children ?? [])
+    .filter((c) => c.status === 'not-documented')
+    .map((c) => ({ c, met: metLeaves(c) }))
+    .sort((a, b) => b.met - a.met)[0]?.c;
+}
+
 /** Whether `leaf` is `node` or below it. */
 export function contains(node: CriterionResult, leaf: CriterionResult): boolean {
   return node === leaf || (node.children ?? []).some((c) => contains(c, leaf));
@@ -277,16 +285,18 @@ function openReason(c: CriterionResult): string | undefined {
 export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; open: number } {
   const maxDepth = options.maxDepth ?? 2;
   const lines: string[] = [];
-  const walk = (c: CriterionResult, depth: number, alternative: boolean): void => {
+  const walk = (c: CriterionResult, depth: number, alternative: boolean, collapse = false): void => {
     const children = c.children ?? [];
     const open = children.filter((k) => k.status !== 'met');
     const group = open.length > 0 && (c.op === 'allOf' || c.op === 'anyOf');
-    // A decided alternative (not met) or a group at the depth limit is one line, with the reason that decided it:
-    // what is still undocumented below a failed alternative no longer matters.
-    const expand = group && depth < maxDepth && !(alternative && c.status === 'not-met');
+    // A decided alternative (not met), a second-choice alternative or a group at the depth limit is one line, with
+    // the reason that decided it: what is still undocumented below a failed alternative no longer matters.
+    const expand = group && !collapse && depth < maxDepth && !(alternative && c.status === 'not-met');
     // A group below the top with one open part is that part (its heading repeats the parent's words).
     if (expand && depth > 0 && open.length === 1) return walk(open[0]!, depth, alternative);
-    const pieces = [`${MARK[c.status]} ${md(c.text)}`];
+    // A heading whose parts follow is named by its short label; a line that stands alone states the criterion.
+    const name = expand && c.label ? c.label.charAt(0).toUpperCase() + c.label.slice(1) : c.text;
+    const pieces = [`${MARK[c.status]} ${md(name)}`];
     let reason = expand ? undefined : openReason(c);
     if (!expand && !reason && group) {
       const decider = firstOpenLeaf(c, c.status);
@@ -297,12 +307,16 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
       const evidence = c.evidence.map(evidenceText).filter(Boolean);
       if (evidence.length > 0) pieces.push(md(evidence.join(' · ')));
     }
-    const extra = options.annotate?.(c);
-    if (extra) pieces.push(extra);
+    const extra = expand ? undefined : options.annotate?.(c);
+    if (extra && !(reason ?? '').includes(extra.replace(/^.*?(?=documentation form)/, ''))) pieces.push(extra);
     let line = pieces.join(' — ');
-    if (c.citation) line += ` _(${md(c.citation)})_`;
+    // The citation goes with the line that states the requirement in full (a heading's parts carry their own).
+    if (c.citation && !expand) line += ` _(${md(c.citation)})_`;
     lines.push(`${'  '.repeat(depth)}- ${line}`);
-    if (expand) for (const child of open) walk(child, depth + 1, c.op === 'anyOf');
+    if (!expand) return;
+    // Of undocumented alternatives, the one furthest along is spelled out; the others are one line each.
+    const preferred = c.op === 'anyOf' && c.status === 'not-documented' ? gapChoice(c) : undefined;
+    for (const child of open) walk(child, depth + 1, c.op === 'anyOf', preferred !== undefined && child !== preferred);
   };
   const top = root.op === 'allOf' && root.children && root.children.length > 0 ? root.children : [root];
   const open = top.filter((c) => c.status !== 'met');

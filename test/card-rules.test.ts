@@ -6,7 +6,7 @@
 // order-sign cards what is missing), and once more to an app that also shows covered orders and a SMART form card, so
 // every card kind the service can send is read. Per card, a clinician must never see:
 //   - a summary over 139 characters, or one cut mid-phrase ("…" at the end, a dangling "(+1 more…");
-//   - a detail that runs on (> 1,500 characters) or that does not lead with the gap and what to do (the checklist
+//   - a detail that runs on (> 2,000 characters; 9 in 10 under 1,500) or that does not lead with the gap and what to do (the checklist
 //     comes after; met items are one count line, never ticked: no ✓ anywhere, so not-applicable checks cannot look met);
 //   - internal identifiers: `[a-z]+-[a-z]+:` ids, value-set ids, questionnaire/linkIds, criterion or policy ids;
 //   - raw HL7 timing codes (ACM, ACD, ACV, PCV, HS, WAKE …) or markdown escapes (`\>`, `\_`);
@@ -19,7 +19,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Card } from '../src/cds/types.js';
 import { testApp, type TestApp } from './support/app.js';
-import { cardProblems, INTERNAL_IDS } from './support/card-rules.js';
+import { cardProblems, DETAIL_TYPICAL, INTERNAL_IDS } from './support/card-rules.js';
 import { createEhrSigner, type EhrSigner } from './support/ehr-jwt.js';
 import { startFhirServer, type TestFhirServer } from './support/fhir-server.js';
 import { readPolicyCases, type PolicyCase } from './support/policy-cases.js';
@@ -79,6 +79,9 @@ async function cardsFor(t: TestApp, c: PolicyCase, hook: 'order-select' | 'order
   }
 }
 
+/** Length of every order card's detail, over all cases. */
+const detailLengths: number[] = [];
+
 describe.each(CASES.map((c) => [`${c.policyId}/${c.name}`, c] as const))('%s', (_label, c) => {
   const rendered: { how: string; card: Card }[] = [];
   let fhir: TestFhirServer;
@@ -99,11 +102,20 @@ describe.each(CASES.map((c) => [`${c.policyId}/${c.name}`, c] as const))('%s', (
   });
 
   it(`${c.title}: every card follows the card rules`, () => {
+    for (const { card } of rendered) if (card.source.topic?.code === 'coverage-info' && card.detail) detailLengths.push(card.detail.length);
     const problems = rendered.flatMap(({ how, card }) => cardProblems(card, c).map((p) => `[${how}] ${card.summary}\n    ${p}`));
     if (process.env.CARD_DUMP) {
       for (const { how, card } of rendered) appendFileSync(process.env.CARD_DUMP, `\n===== ${c.name} [${how}] ${card.indicator} (${card.detail?.length})\n${card.summary}\n---\n${card.detail}\n`);
     }
     expect(problems, problems.join('\n')).toEqual([]);
+  });
+});
+
+describe('over every case', () => {
+  it(`order card details are typically under ${DETAIL_TYPICAL} characters (at least 9 in 10)`, () => {
+    const long = detailLengths.filter((n) => n > DETAIL_TYPICAL);
+    expect(detailLengths.length).toBeGreaterThan(0);
+    expect(long.length / detailLengths.length, `over ${DETAIL_TYPICAL}: ${long.join(', ')} of ${detailLengths.length}`).toBeLessThanOrEqual(0.1);
   });
 });
 
@@ -114,6 +126,7 @@ describe('the card-rules check itself', () => {
   it('accepts a clean card and catches each kind of leak', () => {
     expect(cardProblems(base({}), c)).toEqual([]);
     expect(cardProblems(base({ summary: 'x'.repeat(140) }), c).join()).toMatch(/140 characters/);
+    expect(cardProblems(base({ detail: 'x '.repeat(1001) }), c).join()).toMatch(/2002 characters/);
     expect(cardProblems(base({ summary: 'Insulin pump E0784: so the 200%…' }), c).join()).toMatch(/mid-phrase/);
     expect(cardProblems(base({ detail: 'practitioner-csii-team: yes' }), c).join()).toMatch(/internal id/);
     expect(cardProblems(base({ detail: 'take when ACM, ACD, ACV' }), c).join()).toMatch(/timing code/);

@@ -9,7 +9,9 @@ import { allFacts } from '../../src/policy/facts/index.js';
 import { loadPolicySet } from '../../src/policy/loader.js';
 import { policyCriteria } from './policy-criteria.js';
 
-export const DETAIL_MAX = 1500;
+/** The "typical length under 1,500 characters": most details fit it, none runs past DETAIL_MAX. */
+export const DETAIL_TYPICAL = 1500;
+export const DETAIL_MAX = 2000;
 const POLICY_SET = loadPolicySet(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }).policyDir, { facts: allFacts });
 
 // ---------------------------------------------------------------------------------------------------------------
