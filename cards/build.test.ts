@@ -74,7 +74,7 @@ const referenceCard = (uuid: string, orders: string[], names: string[]): Card =>
   extension: associated(...orders),
 });
 
-const DR1_NAME = 'DeviceRequest dr-1: E0784 External ambulatory infusion pump, insulin';
+const DR1_NAME = 'E0784 External ambulatory infusion pump, insulin';
 const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 
 describe('order-sign: all criteria met', () => {
@@ -105,7 +105,8 @@ describe('order-sign: all criteria met', () => {
     });
     expect(Object.keys(info!).sort()).toEqual(['detail', 'extension', 'indicator', 'source', 'summary', 'uuid']);
     expect(crdCardType(info!)).toBe('instructions');
-    expect(info!.detail).toMatch(/^\*\*DeviceRequest dr-1: E0784 External ambulatory infusion pump, insulin\*\*\n\n\*\*All criteria documented\*\*/);
+    expect(info!.detail).toMatch(/^\*\*E0784 External ambulatory infusion pump, insulin\*\*\n\n\*\*All criteria documented\*\*/);
+    expect(info!.detail).not.toContain('✓');
     expect(ref).toEqual(referenceCard(uuid(2), ['DeviceRequest/dr-1'], [DR1_NAME]));
     expect(built.perOrder[0]!.cards).toEqual([{ uuid: uuid(1), indicator: 'info', criteria: [], suggestionUuids: [] }]);
   });
@@ -121,7 +122,7 @@ describe('order-sign: a criterion not met (fasting C-peptide 188%)', () => {
       ['info', 'external-reference'],
     ]);
     const card = built.response.cards[0]!;
-    expect(card.summary).toBe('Insulin pump E0784: fasting C-peptide 188% of lower limit — insulinopenia not shown (+1 more gap)');
+    expect(card.summary).toBe('Insulin pump E0784: fasting C-peptide 188% of lower limit — insulinopenia not shown');
     expect(card.source).toEqual({ label: 'Medicare — NCD 280.14 / LCD L33794', topic: coverageTopic });
     expect(card.overrideReasons).toEqual([
       { system: 'http://pumpcheck.example.org/CodeSystem/override-reason', code: 'documented-elsewhere', display: 'Documentation exists outside this EHR' },
@@ -132,12 +133,16 @@ describe('order-sign: a criterion not met (fasting C-peptide 188%)', () => {
     expect(card.extension).toEqual(associated('DeviceRequest/dr-1'));
     const detail = card.detail!;
     expect(detail.startsWith(`**${DR1_NAME}**\n\n**Not covered as ordered** under Medicare — NCD 280.14 / LCD L33794`)).toBe(true);
+    // Leads with what is wrong and what to do, then the open items only, then one line for what is met.
+    expect(detail).toContain(': fasting C-peptide 188% of lower limit — insulinopenia not shown. If the record is wrong, correct it and sign again;');
     expect(detail).toContain(
-      "    - ✗ Fasting C-peptide ≤ 110% of the lab's lower limit, with fasting glucose ≤ 225 mg/dL the same day — 1.5 ng/mL (ratio 188%) on 2026-01-15; needs ≤ 110% of lower limit 0.8 ng/mL — Fasting C-peptide 188% of lower limit — insulinopenia not shown _(LCD L33794 IV.A)_",
+      "  - ✗ Fasting C-peptide ≤ 110% of the lab's lower limit, with fasting glucose ≤ 225 mg/dL the same day — Fasting C-peptide 188% of lower limit — insulinopenia not shown _(LCD L33794 IV.A)_",
     );
-    expect(detail).toContain('    - ✗ Positive beta-cell autoantibody (GAD65, IA-2, ZnT8, insulin, islet cell) — GAD65 Ab negative on 2025-11-02 _(LCD L33794 IV.B)_');
-    expect(detail).toContain('✓ met · ✗ not met · ? not documented');
-    expect(detail).toContain('Policy: [NCD 280.14 Infusion Pumps](<https://www.cms.gov/medicare-coverage-database/view/ncd.aspx?ncdid=223>)');
+    expect(detail).toContain('  - ✗ Positive beta-cell autoantibody (GAD65, IA-2, ZnT8, insulin, islet cell) — GAD65 Ab negative on 2025-11-02 _(LCD L33794 IV.B)_');
+    expect(detail).toContain('4 other requirements met. (✗ not met · ? not documented)');
+    expect(detail).not.toContain('✓');
+    // The policy links are on the reference card.
+    expect(detail).not.toContain('Policy: [NCD 280.14');
     expect(built.perOrder[0]!.cards).toEqual([{ uuid: card.uuid, indicator: 'warning', criteria: ['c-peptide', 'autoantibody'], suggestionUuids: [] }]);
     const ext = coverageExt(built.response.systemActions![0]!.resource);
     expect(sub(ext, 'covered')).toEqual(['not-covered']);
@@ -156,11 +161,12 @@ describe('order-sign: documentation missing', () => {
     const card = built.response.cards[0]!;
     expect(crdCardType(card)).toBe('additional-orders');
     expect(card.indicator).toBe('warning');
-    expect(card.summary).toBe('Insulin pump E0784: 2 Medicare requirements not documented (fasting C-peptide, multiple daily injection)');
+    expect(card.summary).toBe('Insulin pump E0784: 2 Medicare requirements not documented (fasting C-peptide and multiple daily injection)');
     expect(card.selectionBehavior).toBe('any');
     expect(card.links).toBeUndefined();
-    expect(card.detail).toContain(`attest in the [documentation form](<${QURL}>)`);
-    expect(card.detail).toContain('      - ? Glucose self-testing ≥ 4 times/day over the 2 months before the order (or CGM) — No glucose log or CGM use in the record _(NCD 280.14 B.1.e(1)(c))_');
+    expect(card.detail).toContain(`Add what is missing to the record, or answer it in the [documentation form](<${QURL}>), then sign again.`);
+    expect(card.detail).toContain('Diabetes education completed — Not attested in the documentation form _(');
+    expect(card.detail).toContain('    - ? Glucose self-testing ≥ 4 times/day over the 2 months before the order (or CGM) — No glucose log or CGM use in the record _(NCD 280.14 B.1.e(1)(c))_');
     expect(card.suggestions!.map((s) => [s.label, s.isRecommended])).toEqual([
       ['Order fasting C-peptide + fasting glucose (same draw)', undefined],
       ['Order diabetes autoantibody panel', undefined],
@@ -267,7 +273,7 @@ describe('order-sign: not covered as written', () => {
       ['info', 'external-reference'],
     ]);
     const [decisive, alternate] = built.response.cards;
-    expect(decisive!.summary).toBe('Infusion pump E0781: ordered as E0781; Medicare pays for CSII pumps only under E0784 (+2 more gaps)');
+    expect(decisive!.summary).toBe('Infusion pump E0781: ordered as E0781; Medicare pays for CSII pumps only under E0784 (+1 more gap)');
     expect(decisive!.detail).toContain('Correct the order with the suggestion on the separate card for this order.');
     expect(alternate!.summary).toBe('Infusion pump E0781: change the order code to E0784 (External ambulatory infusion pump, insulin)');
     expect(alternate!.overrideReasons).toHaveLength(4);
@@ -290,7 +296,7 @@ describe('order-sign: not covered as written', () => {
     const card = built.response.cards[0]!;
     expect(crdCardType(card)).toBe('remove-order');
     expect(card.summary).toBe('Implantable insulin pump E0782: implantable insulin pumps are not covered by Medicare');
-    expect(card.detail).toContain('**DeviceRequest dr-9: E0782 Infusion pump, implantable, insulin**');
+    expect(card.detail).toContain('**E0782 Infusion pump, implantable, insulin**');
     expect(card.suggestions).toEqual([
       {
         label: 'Remove the Implantable insulin pump E0782 order (not covered as ordered)',
@@ -299,7 +305,7 @@ describe('order-sign: not covered as written', () => {
           {
             type: 'delete',
             description:
-              'Remove DeviceRequest dr-9: E0782 Infusion pump, implantable, insulin: Insulin pump is external (implantable insulin pumps are not covered) (NCD 280.14 C.2.b)',
+              'Remove E0782 Infusion pump, implantable, insulin: Insulin pump is external (implantable insulin pumps are not covered) (NCD 280.14 C.2.b)',
             resourceId: 'DeviceRequest/dr-9',
           },
         ],
@@ -329,7 +335,7 @@ describe('order-sign: not covered as written', () => {
     expect(card.suggestions![0]!.label).toBe('Replace with A4224 Supplies for maintenance of insulin infusion catheter, per week');
     expect(del).toEqual({
       type: 'delete',
-      description: 'Remove DeviceRequest dr-s1: A4221 Supplies for maintenance of non-insulin drug infusion catheter, per week — not covered as ordered: Supplies match the pump (A4224/A4225 with E0784) (A52507)',
+      description: 'Remove A4221 Supplies for maintenance of non-insulin drug infusion catheter, per week — not covered as ordered: Supplies match the pump (A4224/A4225 with E0784) (A52507)',
       resourceId: 'DeviceRequest/dr-s1',
     });
     const replacement = create!.resource as DeviceRequest;
@@ -395,9 +401,9 @@ describe('order-select', () => {
       ['info', 'external-reference'],
     ]);
     const card = built.response.cards[0]!;
-    expect(card.summary).toBe('Insulin pump E0784: Medicare will need 2 items not yet on file (fasting C-peptide, diabetes education completed)');
+    expect(card.summary).toBe('Insulin pump E0784: Medicare will need 2 items not yet on file (fasting C-peptide and diabetes education completed)');
     expect(card.overrideReasons).toBeUndefined();
-    expect(card.detail).toContain('What this order will need under Medicare — NCD 280.14 / LCD L33794 (External insulin pump (CSII)): 4 items are not yet on file (?)');
+    expect(card.detail).toContain('**What this order will need** under Medicare — NCD 280.14 / LCD L33794: fasting C-peptide and diabetes education completed not yet on file. The missing tests can be ordered now with the suggestions on this card.');
     expect(card.suggestions!.flatMap((s) => s.actions!.map((a) => a.type))).toEqual(['create', 'create', 'create']);
     expect(built.response.systemActions).toHaveLength(1);
     const ext = coverageExt(built.response.systemActions![0]!.resource);
@@ -412,7 +418,7 @@ describe('order-select', () => {
     expect(crdCardType(met.response.cards[0]!)).toBe('instructions');
     const unmet = build([{ ...other(), order: { ...other().order, selected: true } }], { hook: 'order-select' });
     expect(unmet.response.cards[0]!.indicator).toBe('info');
-    expect(unmet.response.cards[0]!.summary).toBe('Insulin pump E0784: fasting C-peptide 188% of lower limit — insulinopenia not shown (+1 more gap)');
+    expect(unmet.response.cards[0]!.summary).toBe('Insulin pump E0784: fasting C-peptide 188% of lower limit — insulinopenia not shown');
   });
 
   it('never offers order changes on order-select', () => {

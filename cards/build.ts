@@ -13,14 +13,22 @@ import { labSuggestions, orderFixSuggestions, type SuggestionContext } from './s
 import {
   LEGEND,
   SUMMARY_MAX,
-  checklist,
+  composeSummary,
+  contains,
+  firstOpenLeaf,
+  parentOf,
   criterionShortName,
   fitSummary,
   gapName,
-  gapPhrase,
+  gapNode,
+  gapPhrases,
   lowerFirst,
   md,
   mdLink,
+  metFromDate,
+  nameList,
+  openChecklist,
+  relevantOpenLeaves,
   orderName,
   orderNoun,
   orderShort,
@@ -226,9 +234,11 @@ function findingCards(det: Determination, ctx: Ctx): Pending[] {
   const nextSteps: string[] = [];
   if (labs.length > 0) nextSteps.push('Order the missing tests with the suggestions on this card.');
   if (fixes.length > 0) {
-    nextSteps.push(split ? 'Correct the order with the suggestion on the separate card for this order.' : 'Correct the order with the suggestion on this card.');
+    const removes = fixes.every((f) => f.suggestion.actions?.every((a) => a.type === 'delete'));
+    const verb = removes ? 'Remove the order' : 'Correct the order';
+    nextSteps.push(split ? `${verb} with the suggestion on the separate card for this order.` : `${verb} with the suggestion on this card.`);
   }
-  const decisive = orderCard(det, ctx, indicator, findingSummary(det), detailFor(det, ctx, verdict(det), nextSteps));
+  const decisive = orderCard(det, ctx, indicator, findingSummary(det), detailFor(det, ctx, 'sign', nextSteps));
   withSuggestions(decisive, onDecisive.map((s) => s.suggestion));
   withOverrides(decisive);
   const out: Pending[] = [
@@ -240,9 +250,9 @@ function findingCards(det: Determination, ctx: Ctx): Pending[] {
     const why = fixedLeaves.map((l) => `- ✗ ${md(l.text)}${reasonText(l) ? ` — ${md(reasonText(l)!)}` : ''} _(${md(l.citation)})_`).join('\n');
     const detail = [
       `**${md(orderName(det.order))}**`,
-      `${md(det.policy?.payerLabel ?? 'The payer')} will not cover this order as written:`,
+      `${md(det.policy?.payerLabel ?? 'The payer')} will not cover this order as written. The suggestion on this card corrects it; ` +
+        'the documentation still missing is on the other card for this order.',
       why,
-      'The suggestion corrects the order; the documentation checklist is on the other card for this order.',
     ].join('\n\n');
     const alternate = orderCard(det, ctx, indicator, fitSummary(`${orderShort(det.order)}: ${lowerFirst(first.label)}`), detail);
     withSuggestions(alternate, fixes.map((f) => f.suggestion));
@@ -260,14 +270,14 @@ function coveredCard(det: Determination, ctx: Ctx): Pending {
   const n = topLevelRequirements(det.root, 'met').length;
   const payer = det.policy?.payerLabel ?? 'payer';
   const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
-  const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, verdict(det), []));
+  const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, 'sign', []));
   return { card, rank: RANK.info, orderRef: det.order.ref, criteria: [] };
 }
 
 function selectCard(det: Determination, ctx: Ctx): Pending {
   const labs = labSuggestions(det, ctx, ctx.offeredLabs);
   const steps = labs.length > 0 ? ['The missing tests can be ordered now with the suggestions on this card.'] : [];
-  const card = orderCard(det, ctx, 'info', selectSummary(det), detailFor(det, ctx, selectVerdict(det), steps));
+  const card = orderCard(det, ctx, 'info', selectSummary(det), detailFor(det, ctx, 'select', steps));
   withSuggestions(card, labs.map((l) => l.suggestion));
   return { card, rank: RANK.info, orderRef: det.order.ref, criteria: decisiveCriteria(det) };
 }
@@ -299,49 +309,104 @@ function indeterminateCard(det: Determination, ctx: Ctx): Pending {
 // ---------------------------------------------------------------------------------------------------------------
 // Wording
 
-function verdict(det: Determination): string {
-  const p = det.policy;
-  const against = p ? ` under ${md(p.sourceLabel)} (${md(p.title)}, version ${md(p.version)})` : '';
-  const asOf = ` as of ${det.asOf.slice(0, 10)}`;
-  if (det.outcome === 'covered') return `**All criteria documented**${against}${asOf}.`;
-  if (det.outcome === 'not-covered') {
-    const undoc = det.undocumented.length > 0 ? `, ${det.undocumented.length} not documented` : '';
-    const unmet = det.unmet.length > 0 ? `: ${plural(det.unmet.length, 'criterion', 'criteria')} not met${undoc}` : '';
-    return `**Not covered as ordered**${against}${asOf}${unmet}.`;
-  }
-  return (
-    `**Documentation missing**${against}${asOf}: ${plural(det.undocumented.length, 'criterion is', 'criteria are')} ` +
-    `not documented in this EHR. ${md(p?.payerLabel ?? 'The payer')} requires the documentation in the medical record.`
-  );
+/** The top-level requirements still open, named in a few words ("fasting C-peptide", "diabetes education"). */
+function openNames(det: Determination, status?: CriterionResult['status']): string[] {
+  if (!det.root) return [...new Set([...det.unmet, ...det.undocumented].filter((c) => !status || c.status === status).map((c) => criterionShortName(c)))];
+  const open = topLevelRequirements(det.root, status ?? 'not-met').concat(status ? [] : topLevelRequirements(det.root, 'not-documented'));
+  return [...new Set(open.map(gapName))];
 }
 
-function selectVerdict(det: Determination): string {
-  const p = det.policy;
-  const under = p ? ` under ${md(p.sourceLabel)} (${md(p.title)})` : '';
-  if (det.outcome === 'covered') return `What this order will need${under}: everything is already on file.`;
-  if (det.outcome === 'not-covered') return `What this order will need${under}: the record shows ${plural(det.unmet.length, 'criterion', 'criteria')} not met (✗).`;
-  return `What this order will need${under}: ${plural(det.undocumented.length, 'item is', 'items are')} not yet on file (?); the rest is already on file (✓).`;
+/** What is wrong with each unmet top-level requirement, in the words of the leaf that decided it. */
+function unmetPhrases(det: Determination): string[] {
+  if (!det.root) return det.unmet.map((c) => gapPhrases(c)[0]!);
+  return topLevelRequirements(det.root, 'not-met').map((top) => {
+    const leaf = firstOpenLeaf(top, 'not-met');
+    return leaf ? gapPhrases(leaf)[0]! : criterionShortName(top);
+  });
 }
 
-function detailFor(det: Determination, ctx: Ctx, headline: string, nextSteps: string[]): string {
-  const parts = [`**${md(orderName(det.order))}**`, headline];
-  const qUrl = det.policy?.questionnaireId ? formLink(ctx, det.policy.questionnaireId) : undefined;
-  if (det.root) {
-    parts.push(
-      checklist(det.root, {
-        annotate: (c) => (qUrl && c.status !== 'met' && hasQuestionnaireRemedy(c) ? `attest in the ${mdLink('documentation form', qUrl)}` : undefined),
-      }),
+/** The first paragraph after the order's name: the verdict, what is open, and what to do — before any checklist. */
+function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: string[]): string {
+  const p = det.policy;
+  const under = p ? ` under ${md(p.sourceLabel)}` : '';
+  const payer = md(p?.payerLabel ?? 'The payer');
+  const unmet = openNames(det, 'not-met').map(md);
+  const undocumented = openNames(det, 'not-documented').map(md);
+  const sentences: string[] = [];
+  if (det.outcome === 'covered') {
+    const n = topLevelRequirements(det.root, 'met').length;
+    sentences.push(
+      hook === 'select'
+        ? `**What this order will need**${under}: everything is already on file.`
+        : `**All criteria documented**${under} as of ${det.asOf.slice(0, 10)}${n > 0 ? ` (${plural(n, 'requirement', 'requirements')} met)` : ''}.`,
     );
-    parts.push(LEGEND);
+    return sentences.join(' ');
+  }
+  if (hook === 'select') {
+    const items = [
+      ...(unmet.length > 0 ? [`${nameList(unmet, 3)} not met`] : []),
+      ...(undocumented.length > 0 ? [`${nameList(undocumented, 4)} not yet on file`] : []),
+    ];
+    sentences.push(`**What this order will need**${under}: ${items.join('; ') || 'see below'}.`);
+  } else if (det.outcome === 'not-covered') {
+    const why = unmetPhrases(det).map((p) => md(lowerFirst(p)));
+    sentences.push(`**Not covered as ordered**${under}: ${why.length > 0 ? why.slice(0, 2).join('; ') + (why.length > 2 ? `; and ${why.length - 2} more` : '') : 'a requirement is not met'}.`);
+    if (undocumented.length > 0) sentences.push(`Also not documented: ${nameList(undocumented, 3)}.`);
+  } else {
+    sentences.push(`**Documentation missing**${under}: ${nameList(undocumented.length > 0 ? undocumented : unmet, 3)} ${undocumented.length === 1 ? 'is' : 'are'} not documented in this EHR.`);
+  }
+  sentences.push(...nextSteps);
+  // Time-based criteria: the date from which they will be met (the order can be signed again then).
+  for (const leaf of det.unmet) {
+    const from = metFromDate(leaf, ctx.today);
+    if (from) sentences.push(`${md(capitalise(criterionShortName(leaf, 60)))} will be met from ${from}.`);
+  }
+  const qUrl = p?.questionnaireId ? formLink(ctx, p.questionnaireId) : undefined;
+  const open = relevantOpenLeaves(det.root, 'not-documented');
+  const form = qUrl && open.some(formAnswers);
+  const data = open.some((c) => !formAnswers(c) && !(c.remedies ?? []).some((r) => r.type === 'order-lab'));
+  const again = hook === 'sign' ? ', then sign again' : '';
+  if (form && data) sentences.push(`Add what is missing to the record, or answer it in the ${mdLink('documentation form', qUrl)}${again}.`);
+  else if (form) sentences.push(`Answer the open questions in the ${mdLink('documentation form', qUrl)}${again}.`);
+  else if (data) sentences.push(`Add what is missing to the record (results, notes or history)${again}.`);
+  if (det.outcome === 'not-covered' && hook === 'sign') {
+    if (nextSteps.length === 0 && !det.unmet.some((l) => metFromDate(l, ctx.today))) {
+      sentences.push(`If the record is wrong, correct it and sign again; otherwise ${payer} is expected to deny this order as written.`);
+    }
+    if (p?.liabilityNotice) sentences.push(md(p.liabilityNotice));
+  }
+  return sentences.join(' ');
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: string[]): string {
+  const parts = [`**${md(orderName(det.order))}**`, lead(det, ctx, hook, nextSteps)];
+  if (det.root && det.outcome !== 'covered') {
+    const qUrl = det.policy?.questionnaireId ? formLink(ctx, det.policy.questionnaireId) : undefined;
+    // The form is offered only where an answer is missing: never next to a question already answered (a "no" is an answer).
+    const { list, met } = openChecklist(det.root, {
+      annotate: (c) => (qUrl && (c.op === 'leaf' || c.op === 'firstDocumented' || c.op === 'not') && formAnswers(c) ? 'can be answered in the documentation form' : undefined),
+    });
+    if (list) parts.push(list);
+    parts.push([met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met.` : '', list ? `(${LEGEND})` : ''].filter(Boolean).join(' '));
   } else if (det.message) {
     parts.push(md(det.message));
   }
-  const steps = [...nextSteps];
-  if (qUrl && det.undocumented.length > 0) steps.push(`Record what the EHR cannot hold as data in the ${mdLink('documentation form', qUrl)}.`);
-  if (steps.length > 0) parts.push(steps.join(' '));
-  const links = policyLinksLine(det.policy, ctx);
-  if (links) parts.push(links);
-  return parts.join('\n\n');
+  // The policy links are on the reference card; without it (guideline cards switched off) they close the detail.
+  if (!ctx.opts.configuration.guideline) {
+    const links = policyLinksLine(det.policy, ctx);
+    if (links) parts.push(links);
+  }
+  return parts.filter(Boolean).join('\n\n');
+}
+
+/** An undocumented criterion the documentation form can answer (itself or an undocumented part of it). */
+function formAnswers(c: CriterionResult): boolean {
+  if (c.status !== 'not-documented') return false;
+  return hasQuestionnaireRemedy(c) || (c.children ?? []).some(formAnswers);
 }
 
 function hasQuestionnaireRemedy(c: CriterionResult): boolean {
@@ -359,10 +424,11 @@ function findingSummary(det: Determination): string {
   // On a conditional outcome the unmet leaves are failed alternatives (a "no" on the prior-pump pathway); the
   // headline is what documentation would still decide it.
   if (det.outcome === 'conditional' && det.undocumented.length > 0) return undocumentedSummary(det, 'sign');
-  const first = det.unmet[0];
+  const topUnmet = topLevelRequirements(det.root, 'not-met')[0];
+  const first = (topUnmet && firstOpenLeaf(topUnmet, 'not-met')) ?? det.unmet[0];
   if (first) {
-    const extra = det.unmet.length - 1 + det.undocumented.length;
-    return fitSummary(`${short}: ${lowerFirst(gapPhrase(first))}`, extra > 0 ? `(+${plural(extra, 'more gap', 'more gaps')})` : '');
+    const extra = openNames(det).length - 1;
+    return composeSummary(`${short}: `, gapPhrases(first).map(lowerFirst), extra > 0 ? `(+${plural(extra, 'more gap', 'more gaps')})` : '');
   }
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'sign');
   if (det.policy) return fitSummary(`${short}: not covered as ordered under ${policyPhrase(det.policy)}`);
@@ -388,32 +454,34 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   const names = [...new Set((requirements.length > 0 ? requirements.map(gapName) : det.undocumented.map((c) => criterionShortName(c))))];
   if (names.length === 1) {
     // A failed alternative explains why documentation is needed ("glucose log averages 2/day": CGM use would do).
-    const context = det.unmet[0] ? lowerFirst(gapPhrase(det.unmet[0])) : undefined;
-    if (context) {
-      return hook === 'sign'
-        ? fitSummary(`${short}: ${payer} needs ${names[0]} documented — ${context}`)
-        : fitSummary(`${short}: ${payer} will also need ${names[0]} — ${context}`);
-    }
-    return hook === 'sign'
-      ? fitSummary(`${short}: ${names[0]} not documented — required by ${payer}`)
-      : fitSummary(`${short}: ${payer} will also need ${names[0]} (not yet on file)`);
+    // Only a failed alternative within the gap itself: an unrelated "no" elsewhere would join two facts.
+    // Or a failed sibling alternative ("log averages 2/day" next to "CGM use not documented").
+    const gaps = topLevelRequirements(det.root, 'not-documented').map(gapNode);
+    const siblings = gaps.flatMap((g) => {
+      const parent = det.root ? parentOf(det.root, g) : undefined;
+      return parent?.op === 'anyOf' ? (parent.children ?? []).filter((k) => k !== g && k.status === 'not-met') : [];
+    });
+    const failed = det.unmet.find((u) => gaps.some((g) => contains(g, u))) ?? siblings[0];
+    const context = failed ? gapPhrases(failed).map(lowerFirst) : [];
+    const candidates =
+      hook === 'sign'
+        ? [
+            ...context.map((c) => `${c}; ${names[0]} not documented`),
+            ...context.map((c) => `${payer} needs ${names[0]} documented — ${c}`),
+            `${names[0]} not documented — required by ${payer}`,
+          ]
+        : [...context.map((c) => `${payer} will also need ${names[0]} — ${c}`), `${payer} will also need ${names[0]} (not yet on file)`];
+    return composeSummary(`${short}: `, candidates);
   }
   const head =
     hook === 'sign'
-      ? `${short}: ${names.length} ${payer} requirements not documented`
-      : `${short}: ${payer} will need ${names.length} items not yet on file`;
-  // As many names as fit, then '…' — the count already says how many there are.
-  let list = '';
-  for (let i = 0; i < names.length; i++) {
-    const next = list ? `${list}, ${names[i]}` : names[i]!;
-    const candidate = i === names.length - 1 ? `${head} (${next})` : `${head} (${next}, …)`;
-    if (candidate.length > SUMMARY_MAX) {
-      list = list ? `${list}, …` : '…';
-      break;
-    }
-    list = next;
-  }
-  return truncateText(`${head} (${list})`);
+      ? `${names.length} ${payer} requirements not documented`
+      : `${payer} will need ${names.length} items not yet on file`;
+  // As many names as fit, the rest counted ("and 2 more"); never a list cut mid-name.
+  const candidates: string[] = [];
+  for (let shown = names.length; shown >= 1; shown--) candidates.push(`${head} (${nameList(names, shown)})`);
+  candidates.push(head);
+  return composeSummary(`${short}: `, candidates);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -35,9 +35,9 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'procedure/none': (v, c) => `no completed ${lower(String(v.title))} on record${windowPhrase(c)}`,
   'encounter/none': (v) => `no finished encounter${v.performerIsOrderer ? ' with the ordering practitioner' : ''} on record`,
   'encounter/too-old': (v) => `last visit with the treating practitioner ${v.daysBefore} days ago (one is needed on or after ${v.earliest})`,
-  // Never the questionnaire id or linkId: the criterion's own label (else text) names what was asked.
-  'attestation/none': (_v, c) => `${lower(c.label ?? c.text)}: not yet answered on the documentation form`,
-  'attestation/no': (_v, c) => `${lower(c.label ?? c.text)}: answered "no" on the documentation form`,
+  // Never the questionnaire id or linkId: the criterion's own text says what was asked.
+  'attestation/none': () => 'not yet answered in the documentation form',
+  'attestation/no': () => 'answered “no” in the documentation questionnaire',
   'allergy/present': (v) => `${lower(String(v.title))} recorded as an allergy`,
   'allergy/none': (v) => `no ${lower(String(v.title))} allergy on record`,
   'device/none': (v, c) => `no ${lower(String(v.title))} documented${windowPhrase(c)}`,
@@ -56,8 +56,8 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'order/drug-not-identified': () => 'the drug for the pump could not be identified',
   'order/drug-not-in-set': (v, c) => (c.label ? `${lower(c.label)} — not ${v.drug ?? 'the drug ordered'}` : 'the drug ordered is not one this policy covers'),
   'order/no-pump': () => 'no pump in this order set',
-  'order-element/none': (_v, c) => `${lower(c.label ?? c.text)}: not stated on the order`,
-  'order-element/contradicted': (_v, c) => `${lower(c.label ?? c.text)}: not met by the order as written`,
+  'order-element/none': () => 'not stated on the order',
+  'order-element/contradicted': () => 'the order says otherwise',
   'patient/fails': (v) => (v.age !== undefined ? `age ${v.age} (needs ${v.threshold})` : `gender ${v.gender}`),
   'patient/none': (v) => `no ${v.missing} on record`,
 };

@@ -48,8 +48,12 @@ describe('fitSummary', () => {
 });
 
 describe('markdown helpers', () => {
-  it('escapes markdown in policy text', () => {
-    expect(md('a*b_c [x](y) <b> |')).toBe('a\\*b\\_c \\[x\\](y) \\<b\\> \\|');
+  it('escapes only what markdown would interpret in policy text (a plain-text reader sees no backslashes)', () => {
+    expect(md('a*b_c [x](y) <b> |')).toBe('a\\*b_c [x\\](y) \\<b> |');
+    expect(md('_x_ `y`')).toBe('\\_x\\_ \\`y\\`');
+    // Units, comparisons and ratios a clinician reads every day stay as they are.
+    expect(md('0.4 [IU]/mL; eGFR > 50; HbA1c < 7.0%; snake_case')).toBe('0.4 [IU]/mL; eGFR > 50; HbA1c < 7.0%; snake_case');
+    expect(md('> 200 mg/dL')).toBe('\\> 200 mg/dL');
   });
   it('builds links whose URL cannot break out', () => {
     expect(mdLink('NCD 280.14', 'https://x.org/a b')).toBe('[NCD 280.14](<https://x.org/a%20b>)');
@@ -58,7 +62,7 @@ describe('markdown helpers', () => {
 
 describe('order and criterion names', () => {
   it('names the order in human terms (dev-24)', () => {
-    expect(orderName(pumpOrder())).toBe('DeviceRequest dr-1: E0784 External ambulatory infusion pump, insulin');
+    expect(orderName(pumpOrder())).toBe('E0784 External ambulatory infusion pump, insulin');
     expect(orderShort(pumpOrder())).toBe('Insulin pump E0784');
     expect(orderShort(pumpOrder(pumpResource('dr-9', 'E0782', 'Infusion pump, implantable, non-programmable'), { pumpKind: 'implantable', label: 'E0782 Infusion pump, implantable' }))).toBe(
       'Implantable infusion pump E0782',

@@ -37,9 +37,21 @@ export function fitSummary(body: string, suffix = ''): string {
   return truncateText(body, SUMMARY_MAX - tail.length) + tail;
 }
 
-/** Escape the characters GitHub markdown would interpret in text that comes from policy files or the record. */
+/**
+ * Text from policy files or the record, made safe for GitHub/CommonMark markdown with as few escapes as possible: a
+ * clinician whose EHR shows the detail as plain text must not read "\\>" or "\\[IU\\]". Only what would change the
+ * rendering is escaped: backslashes, code ticks and asterisks, underscores at a word boundary, a "]" that would close
+ * a link, a "<" that would open a tag or autolink, "~~", and a ">"/"#" that would start a quote or heading.
+ */
 export function md(text: string): string {
-  return text.replace(/\s+/g, ' ').replace(/([\\`*_[\]<>|~#])/g, '\\$1');
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/[\\`*]/g, '\\$&')
+    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
+    .replace(/\](?=[([])/g, '\\]')
+    .replace(/<(?=[A-Za-z/!?])/g, '\\<')
+    .replace(/~~/g, '\\~\\~')
+    .replace(/^([>#])/, '\\$1');
 }
 
 /** Markdown link with a safe label; the URL is wrapped in <> so spaces or parentheses cannot break it. */
@@ -49,12 +61,11 @@ export function mdLink(label: string, url: string): string {
 
 export const MARK: Record<TriState, string> = { met: '✓', 'not-met': '✗', 'not-documented': '?' };
 
-export const LEGEND = '✓ met · ✗ not met · ? not documented';
+export const LEGEND = '✗ not met · ? not documented';
 
-/** dev-24: the order in human terms, e.g. "DeviceRequest dr-1: E0784 External ambulatory infusion pump, insulin". */
+/** dev-24: the order in human terms, e.g. "E0784 External ambulatory infusion pump, insulin" (never its resource id). */
 export function orderName(order: InfusionOrder): string {
-  const [type, id] = splitRef(order.ref);
-  return `${type} ${id}: ${order.label}`;
+  return order.label.replace(/\s+/g, ' ').trim() || orderShort(order);
 }
 
 export function splitRef(ref: string): [string, string] {
@@ -114,10 +125,15 @@ function metLeaves(node: CriterionResult): number {
  * detail still lists every alternative.
  */
 export function gapName(node: CriterionResult): string {
+  return criterionShortName(gapNode(node));
+}
+
+/** The node `gapName` names. */
+export function gapNode(node: CriterionResult): CriterionResult {
   const children = node.children ?? [];
   if (node.op === 'allOf') {
     const open = children.filter((c) => c.status !== 'met');
-    if (open.length === 1) return gapName(open[0]!);
+    if (open.length === 1) return gapNode(open[0]!);
   } else if (node.op === 'anyOf') {
     // The alternative with the most progress (met leaves); on a tie the policy's own order decides (stable sort: it
     // lists the usual pathway first), so an empty record is asked for the usual pathway, not the shortest one.
@@ -126,9 +142,22 @@ export function gapName(node: CriterionResult): string {
       .filter((c) => (node.status === 'not-documented' ? c.status === 'not-documented' : c.status !== 'met'))
       .map((c) => ({ c, met: metLeaves(c) }))
       .sort((a, b) => b.met - a.met);
-    if (ranked.length > 0) return gapName(ranked[0]!.c);
+    if (ranked.length > 0) return gapNode(ranked[0]!.c);
   }
-  return criterionShortName(node);
+  return node;
+}
+
+/** The alternative of an undocumented anyOf that gapNode would descend into. */
+function gapChoice(node: CriterionResult): CriterionResult | undefined {
+  return (node.children ?? [])
+    .filter((c) => c.status === 'not-documented')
+    .map((c) => ({ c, met: metLeaves(c) }))
+    .sort((a, b) => b.met - a.met)[0]?.c;
+}
+
+/** Whether `leaf` is `node` or below it. */
+export function contains(node: CriterionResult, leaf: CriterionResult): boolean {
+  return node === leaf || (node.children ?? []).some((c) => contains(c, leaf));
 }
 
 /** The top-level requirements of a determination (children of the root allOf) that have the given status. */
@@ -227,4 +256,215 @@ export function criteriaWithCitations(criteria: CriterionResult[]): string {
 
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue 12: what a clinician reads in five seconds — the open items only, summaries composed to fit.
+
+export interface OpenChecklistOptions {
+  /** Extra text after an open line (e.g. a link to the documentation form). */
+  annotate?: (c: CriterionResult) => string | undefined;
+  /** Levels shown below the top-level requirements (default 2). */
+  maxDepth?: number;
+}
+
+/** The reason a node is open: its own, else (a `not`/`firstDocumented` node) the deciding child's. */
+function openReason(c: CriterionResult): string | undefined {
+  // A firstDocumented/not node: the deciding part's own words ("answered “no” …") before "decided by: …".
+  if (c.op === 'firstDocumented' || c.op === 'not') {
+    const children = c.children ?? [];
+    const decider = children.find((k) => k.status !== 'not-documented') ?? children[0];
+    const own = decider ? reasonText(decider) : undefined;
+    if (own) return own;
+  }
+  return reasonText(c);
+}
+
+/**
+ * The requirements that are still open, as a short markdown list: one line per open requirement (✗ not met, ?
+ * not documented) with why, and below a group only its open parts (an alternative lists its options). Met
+ * requirements are not listed — nor are checks that did not apply — only counted: `met` top-level requirements.
+ */
+export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; open: number } {
+  const maxDepth = options.maxDepth ?? 2;
+  const lines: string[] = [];
+  const walk = (c: CriterionResult, depth: number, alternative: boolean, collapse = false): void => {
+    const children = c.children ?? [];
+    const open = children.filter((k) => k.status !== 'met');
+    const group = open.length > 0 && (c.op === 'allOf' || c.op === 'anyOf');
+    // A decided alternative (not met), a second-choice alternative or a group at the depth limit is one line, with
+    // the reason that decided it: what is still undocumented below a failed alternative no longer matters.
+    const expand = group && !collapse && depth < maxDepth && !(alternative && c.status === 'not-met');
+    // A group below the top with one open part is that part (its heading repeats the parent's words).
+    if (expand && depth > 0 && open.length === 1) return walk(open[0]!, depth, alternative);
+    // A heading whose parts follow is named by its short label; a line that stands alone states the criterion.
+    const name = expand && c.label ? c.label.charAt(0).toUpperCase() + c.label.slice(1) : c.text;
+    const pieces = [`${MARK[c.status]} ${md(name)}`];
+    let reason = expand ? undefined : openReason(c);
+    if (!expand && !reason && group) {
+      const decider = firstOpenLeaf(c, c.status);
+      if (decider) reason = openReason(decider) ?? gapPhrases(decider)[0];
+    }
+    if (reason) pieces.push(md(reason));
+    else if (!group) {
+      const evidence = c.evidence.map(evidenceText).filter(Boolean);
+      if (evidence.length > 0) pieces.push(md(evidence.join(' · ')));
+    }
+    const extra = expand ? undefined : options.annotate?.(c);
+    if (extra && !(reason ?? '').includes(extra.replace(/^.*?(?=documentation form)/, ''))) pieces.push(extra);
+    let line = pieces.join(' — ');
+    // The citation goes with the line that states the requirement in full (a heading's parts carry their own).
+    if (c.citation && !expand) line += ` _(${md(c.citation)})_`;
+    lines.push(`${'  '.repeat(depth)}- ${line}`);
+    if (!expand) return;
+    // Of undocumented alternatives, the one furthest along is spelled out; the others are one line each.
+    const preferred = c.op === 'anyOf' && c.status === 'not-documented' ? gapChoice(c) : undefined;
+    for (const child of open) walk(child, depth + 1, c.op === 'anyOf', preferred !== undefined && child !== preferred);
+  };
+  const top = root.op === 'allOf' && root.children && root.children.length > 0 ? root.children : [root];
+  const open = top.filter((c) => c.status !== 'met');
+  for (const c of open) walk(c, 0, false);
+  return { list: lines.join('\n'), met: top.length - open.length, open: open.length };
+}
+
+/** The first leaf below `node` with `status` (what decided a group's status). */
+export function firstOpenLeaf(node: CriterionResult, status: CriterionResult['status']): CriterionResult | undefined {
+  const children = node.children ?? [];
+  if (children.length === 0 || node.op === 'firstDocumented' || node.op === 'not') return node.status === status ? node : undefined;
+  for (const c of children) {
+    const hit = c.status === status ? firstOpenLeaf(c, status) : undefined;
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** Kinds whose finding text does not name what it is about ("answered no"): a summary names the criterion first. */
+const SUBJECTLESS_KINDS = new Set(['attestation', 'order-element']);
+
+/** Ways to name a leaf's gap in a summary, longest (most informative) first; each one a whole phrase. */
+export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
+  // A firstDocumented/not node speaks through the part that decided it, under its own name.
+  if ((c.op === 'firstDocumented' || c.op === 'not') && c.children?.length) {
+    const decider = c.children.find((k) => k.status !== 'not-documented') ?? c.children[0]!;
+    return gapPhrases(decider, as ?? c);
+  }
+  const name = criterionShortName(as ?? c, 60);
+  const out: string[] = [];
+  const reason = reasonText(c)?.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
+  if (c.finding && SUBJECTLESS_KINDS.has(c.finding.kind)) {
+    if (c.finding.kind === 'attestation' && c.finding.code === 'no') out.push(`${name}: answered “no”`);
+    else if (reason) out.push(`${name}: ${reason}`);
+  } else if (reason) {
+    out.push(reason);
+    // The first clause alone ("fasting C-peptide 187.5% of the lower limit (> 110%)") when the whole does not fit.
+    const clause = reason.split(/; | — |, so /)[0]!.trim();
+    if (clause && clause !== reason) out.push(clause);
+  } else {
+    const value = c.evidence.map((e) => e.value).find((v) => typeof v === 'string' && v);
+    if (value && c.status === 'not-met') out.push(`${name} ${value} — not met`);
+  }
+  out.push(c.status === 'not-documented' ? `${name} not documented` : `${name} not met`);
+  return [...new Set(out)];
+}
+
+/** The first of `candidates` that fits as `prefix + candidate + suffix`; a whole phrase, never cut mid-way. */
+export function composeSummary(prefix: string, candidates: string[], suffix = ''): string {
+  const tail = suffix ? ` ${suffix.trim()}` : '';
+  for (const c of candidates) {
+    const s = `${prefix}${c}${tail}`.replace(/\s+/g, ' ').trim();
+    if (s.length <= SUMMARY_MAX) return s;
+  }
+  for (const c of candidates) {
+    const s = `${prefix}${c}`.replace(/\s+/g, ' ').trim();
+    if (s.length <= SUMMARY_MAX) return s;
+  }
+  return truncateText(`${prefix}${candidates.at(-1) ?? ''}`);
+}
+
+/** "a, b and c"; with `max` names shown, the rest as "and N more". */
+export function nameList(names: string[], max = names.length): string {
+  const shown = names.slice(0, max);
+  const rest = names.length - shown.length;
+  if (rest > 0) return `${shown.join(', ')} and ${rest} more`;
+  if (shown.length <= 1) return shown.join('');
+  return `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
+}
+
+/** ISO date `days` after `iso` (YYYY-MM-DD). */
+export function addDays(iso: string, days: number): string {
+  const t = Date.parse(`${iso.slice(0, 10)}T00:00:00Z`) + days * 86_400_000;
+  return Number.isFinite(t) ? new Date(t).toISOString().slice(0, 10) : '';
+}
+
+/** Days from `a` to `b` (YYYY-MM-DD), NaN when either is not a date. */
+export function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b.slice(0, 10)}T00:00:00Z`) - Date.parse(`${a.slice(0, 10)}T00:00:00Z`)) / 86_400_000);
+}
+
+/**
+ * For a leaf not met only because not enough time has passed (a treatment in use since X, needed since Y), the date
+ * from which it will be met: X plus the time the criterion asks for.
+ */
+export function metFromDate(c: CriterionResult, today: string): string | undefined {
+  const f = c.finding;
+  if (!f || c.status !== 'not-met' || f.kind !== 'medication' || f.code !== 'too-short') return undefined;
+  // Only for a window that ends on the order date (an anchor such as "pump start" is not today's clock).
+  if (f.window?.anchor && f.window.anchor !== 'order-date') return undefined;
+  const since = String(f.values?.since ?? '');
+  const needSince = String(f.values?.needSince ?? '');
+  const day = today.slice(0, 10);
+  const minMonths = Number(f.values?.minMonths);
+  if (/^\d{4}-\d{2}-\d{2}/.test(since) && Number.isInteger(minMonths) && minMonths > 0) {
+    const date = addMonthsIso(since.slice(0, 10), minMonths);
+    return date > day ? date : undefined;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}/.test(since) || !/^\d{4}-\d{2}-\d{2}/.test(needSince) || needSince >= day) return undefined;
+  // The span the criterion asks for, as the kind counts it (whole months back, then days).
+  let months = (Number(day.slice(0, 4)) - Number(needSince.slice(0, 4))) * 12 + Number(day.slice(5, 7)) - Number(needSince.slice(5, 7));
+  while (months > 0 && addMonthsIso(needSince, months) > day) months -= 1;
+  const rest = daysBetween(addMonthsIso(needSince, months), day);
+  const date = addDays(addMonthsIso(since.slice(0, 10), months), rest);
+  return date && date > day ? date : undefined;
+}
+
+/** YYYY-MM-DD plus `months`, clamped to the end of a shorter month. */
+function addMonthsIso(iso: string, months: number): string {
+  const y = Number(iso.slice(0, 4));
+  const m = Number(iso.slice(5, 7)) - 1 + months;
+  const d = Number(iso.slice(8, 10));
+  const yy = y + Math.floor(m / 12);
+  const mm = ((m % 12) + 12) % 12;
+  const last = new Date(Date.UTC(yy, mm + 1, 0)).getUTCDate();
+  return `${String(yy).padStart(4, '0')}-${String(mm + 1).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`;
+}
+
+/**
+ * The leaves still open that matter: below the open top-level requirements, skipping failed alternatives (what is
+ * undocumented under an alternative already answered "no" cannot change the outcome).
+ */
+export function relevantOpenLeaves(root: CriterionResult | undefined, status: CriterionResult['status']): CriterionResult[] {
+  if (!root) return [];
+  const out: CriterionResult[] = [];
+  const walk = (c: CriterionResult, alternative: boolean): void => {
+    if (c.status === 'met') return;
+    const children = c.children ?? [];
+    if (children.length === 0 || c.op === 'firstDocumented' || c.op === 'not') {
+      if (c.status === status) out.push(c);
+      return;
+    }
+    if (alternative && c.status === 'not-met' && status !== 'not-met') return;
+    for (const k of children) walk(k, c.op === 'anyOf');
+  };
+  walk(root, false);
+  return out;
+}
+
+/** The parent of `node` under `root`. */
+export function parentOf(root: CriterionResult, node: CriterionResult): CriterionResult | undefined {
+  for (const c of root.children ?? []) {
+    if (c === node) return root;
+    const hit = parentOf(c, node);
+    if (hit) return hit;
+  }
+  return undefined;
 }

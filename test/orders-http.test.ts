@@ -33,11 +33,14 @@ describe('pump orders beyond DeviceRequest + MedicationRequest (issue 8 item 6)'
     ];
     const res = await request(t.app).post('/cds-services/pumpcheck-order-sign').send(hookBody({ orders: orders as never, prefetch: minimalPrefetch() })).expect(200);
     const cards = res.body.cards as Card[];
-    const refill = cards.find((c) => c.detail?.includes('ServiceRequest sr-refill'));
-    expect(refill?.detail).toMatch(/ServiceRequest sr-refill: 95990 Refilling and maintenance of implantable pump/);
+    // Cards name orders in clinical words (never their resource ids) and are tied to them by associated-resource.
+    const about = (c: Card, ref: string) => ((c as { extension?: Record<string, { reference?: string }[]> }).extension?.['davinci-crd.associated-resource'] ?? []).some((r) => r.reference === ref);
+    const refill = cards.find((c) => about(c, 'ServiceRequest/sr-refill'));
+    expect(refill?.detail).toMatch(/95990 Refilling and maintenance of implantable pump/);
+    expect(refill?.detail).not.toContain('sr-refill');
     expect(refill?.summary).toMatch(/pump refill procedure order not checked/);
     // The E0779 pump is judged by the Medicare external-pump policies now (no "no policy" card for it).
-    expect(cards.some((c) => c.detail?.includes('DeviceRequest dr-pump: E0779') && /No coverage policy/.test(c.summary))).toBe(false);
+    expect(cards.some((c) => about(c, 'DeviceRequest/dr-pump') && /No coverage policy/.test(c.summary))).toBe(false);
 
     const evaluated = lines.map((l) => JSON.parse(l) as { msg: string; outcomes?: Record<string, string>[] }).find((l) => l.msg === 'hook evaluated');
     expect(evaluated?.outcomes).toEqual(

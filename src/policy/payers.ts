@@ -19,6 +19,8 @@ export interface PayerConfig {
   /** Policies written for this payer id apply to this payer too (e.g. an MA plan following Medicare NCD/LCDs). */
   followsPayer?: string;
   source?: string;
+  /** Shown on not-covered cards: what the patient's financial responsibility is and how it is recorded (e.g. an ABN). */
+  liabilityNotice?: string;
   match: PayerMatchers;
   exclude?: PayerMatchers;
   /** CRD semantics per policy id ('*' = every policy of this payer), overriding the policy's own `crd`. */

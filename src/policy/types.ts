@@ -59,6 +59,8 @@ export interface PolicySummary {
   links: { label: string; url: string }[];
   /** Id of the documentation Questionnaire this policy uses, if any. */
   questionnaireId?: string;
+  /** The payer's note on the patient's financial responsibility, shown on not-covered cards (payers.json). */
+  liabilityNotice?: string;
 }
 
 export type Outcome = 'covered' | 'not-covered' | 'conditional' | 'no-policy' | 'indeterminate';

@@ -295,6 +295,21 @@ const PER_DAY: Record<string, number> = { s: 86_400, min: 1_440, h: 24, d: 1, wk
 /** HL7 v3 GTSAbbreviation timing codes. */
 const TIMING_CODES: Record<string, number> = { QD: 1, AM: 1, PM: 1, BID: 2, TID: 3, QID: 4, QOD: 0.5, Q4H: 6, Q6H: 4, Q8H: 3 };
 
+/** HL7 v3 TimingEvent codes (Timing.repeat.when) in the words a clinician uses: evidence never shows "ACM, ACD". */
+const WHEN_WORDS: Record<string, string> = {
+  MORN: 'in the morning', 'MORN.early': 'early morning', 'MORN.late': 'late morning', NOON: 'at noon', AFT: 'in the afternoon',
+  'AFT.early': 'early afternoon', 'AFT.late': 'late afternoon', EVE: 'in the evening', 'EVE.early': 'early evening', 'EVE.late': 'late evening',
+  NIGHT: 'at night', PHS: 'after sleep', IMD: 'immediately', HS: 'at bedtime', WAKE: 'on waking', C: 'with a meal', CM: 'with breakfast',
+  CD: 'with lunch', CV: 'with dinner', AC: 'before a meal', ACM: 'before breakfast', ACD: 'before lunch', ACV: 'before dinner',
+  PC: 'after a meal', PCM: 'after breakfast', PCD: 'after lunch', PCV: 'after dinner',
+};
+const UNIT_WORDS: Record<string, [string, string]> = { s: ['second', 'seconds'], min: ['minute', 'minutes'], h: ['hour', 'hours'], d: ['day', 'days'], wk: ['week', 'weeks'], mo: ['month', 'months'], a: ['year', 'years'] };
+const CODE_WORDS: Record<string, string> = { QD: 'once a day', AM: 'every morning', PM: 'every evening', BID: 'twice a day', TID: 'three times a day', QID: 'four times a day', QOD: 'every other day', Q4H: 'every 4 hours', Q6H: 'every 6 hours', Q8H: 'every 8 hours' };
+
+function wordList(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 /** Injections per day of one dosage line; undefined when its timing says nothing countable. */
 export function timingPerDay(t: Timing | undefined): { perDay?: number; how: string } {
   if (!t) return { how: 'no timing' };
@@ -302,13 +317,14 @@ export function timingPerDay(t: Timing | undefined): { perDay?: number; how: str
   const options: { n: number; how: string }[] = [];
   if (r?.period && r.periodUnit && PER_DAY[r.periodUnit] !== undefined && r.period > 0) {
     const f = r.frequency ?? 1;
-    options.push({ n: (f * PER_DAY[r.periodUnit]!) / r.period, how: `${f} per ${r.period} ${r.periodUnit}` });
+    const [one, many] = UNIT_WORDS[r.periodUnit] ?? [r.periodUnit, r.periodUnit];
+    options.push({ n: (f * PER_DAY[r.periodUnit]!) / r.period, how: `${f} per ${r.period === 1 ? one : `${r.period} ${many}`}` });
   }
-  if (r?.timeOfDay?.length) options.push({ n: r.timeOfDay.length, how: `at ${r.timeOfDay.join(', ')}` });
-  if (r?.when?.length) options.push({ n: r.when.length, how: `when ${r.when.join(', ')}` });
+  if (r?.timeOfDay?.length) options.push({ n: r.timeOfDay.length, how: `at ${wordList(r.timeOfDay.map((x) => x.slice(0, 5)))}` });
+  if (r?.when?.length) options.push({ n: r.when.length, how: wordList(r.when.map((w) => WHEN_WORDS[w] ?? w.toLowerCase())) });
   if (options.length === 0) {
     const code = t.code?.coding?.find((c) => c.code && TIMING_CODES[c.code] !== undefined)?.code;
-    if (code) options.push({ n: TIMING_CODES[code]!, how: code });
+    if (code) options.push({ n: TIMING_CODES[code]!, how: CODE_WORDS[code] ?? code });
   }
   if (options.length === 0) return { how: 'timing without frequency' };
   const best = options.reduce((a, b) => (b.n > a.n ? b : a));
@@ -572,7 +588,10 @@ export const mdiDuration: FactFunction = (ctx, params) => {
   }
   const ev = [...capEvidence(a.regimens.filter((r) => r.perDay !== undefined && (r.endDay === undefined || r.endDay >= a.mdiStart!)).map((r) => regimenEvidence(r, threshold)), 5), ...extra];
   const ran = `on ≥ ${min} injections/day since ${a.mdiStart} (${daysBetween(a.mdiStart, an.day)} days${an.kind === 'order' ? '' : ` before ${an.before}`})`;
-  return a.mdiStart <= cutoff ? outcome('met', ev, ran) : outcome('not-met', ev, `${ran}: less than ${months} months before ${an.before}`);
+  if (a.mdiStart <= cutoff) return outcome('met', ev, ran);
+  // Structured too (the reason stays the wording): the cards tell the date from which the duration will be met.
+  const finding = an.kind === 'order' ? { finding: { kind: 'medication', code: 'too-short', values: { since: a.mdiStart, needSince: cutoff, minMonths: months } } } : {};
+  return { ...outcome('not-met', ev, `${ran}: less than ${months} months before ${an.before}`), ...finding };
 };
 
 // =====================================================================================================================

@@ -12,6 +12,9 @@ describe('timingPerDay', () => {
     expect(timingPerDay({ repeat: { frequency: 14, period: 1, periodUnit: 'wk' } }).perDay).toBe(2);
     expect(timingPerDay({ repeat: { timeOfDay: ['08:00:00', '12:00:00', '18:00:00'] } }).perDay).toBe(3);
     expect(timingPerDay({ repeat: { when: ['ACM', 'ACD', 'ACV'] } }).perDay).toBe(3);
+    // Evidence speaks clinical words, never the HL7 TimingEvent codes.
+    expect(timingPerDay({ repeat: { when: ['ACM', 'ACD', 'ACV'] } }).how).toBe('before breakfast, before lunch and before dinner');
+    expect(timingPerDay({ repeat: { frequency: 3, period: 1, periodUnit: 'd' } }).how).toBe('3 per day');
     expect(timingPerDay({ code: { coding: [{ code: 'TID' }] } }).perDay).toBe(3);
     expect(timingPerDay({ repeat: {} }).perDay).toBeUndefined();
     expect(timingPerDay(undefined).perDay).toBeUndefined();
@@ -25,7 +28,7 @@ describe('mdiInjectionsPerDay', () => {
     const r = run([basal(), medStatement(LISPRO, '2025-01-01', { when: ['ACM', 'ACD', 'ACV'] })]);
     expect(r.status).toBe('met');
     expect(r.reason).toBe('4 insulin injections/day');
-    expect(r.evidence.map((e) => e.value)).toContain('insulin lispro: 3/day (when ACM, ACD, ACV)');
+    expect(r.evidence.map((e) => e.value)).toContain('insulin lispro: 3/day (before breakfast, before lunch and before dinner)');
   });
 
   it('3/day meets, 2/day does not', () => {
