@@ -265,20 +265,20 @@ describe('order-sign: not covered as written', () => {
     expect(original.codeCodeableConcept!.coding![1]!.code).toBe('E0781');
   });
 
-  it('wrong code plus missing labs: the fix moves to its own Propose Alternate card', () => {
+  it('wrong code plus missing labs: not covered as coded, so one card with the code change and no lab orders', () => {
     const built = build([determination(csiiTree({ pumpCode: 'not-met', cpeptide: 'not-documented' }), { order: pumpOrder(wrong()) })]);
     expect(built.response.cards.map((c) => [c.indicator, crdCardType(c)])).toEqual([
-      ['warning', 'additional-orders'],
       ['warning', 'propose-alternate'],
       ['info', 'external-reference'],
     ]);
-    const [decisive, alternate] = built.response.cards;
-    expect(decisive!.summary).toBe('Infusion pump E0781: ordered as E0781; Medicare pays for CSII pumps only under E0784 (+1 more gap)');
-    expect(decisive!.detail).toContain('Correct the order with the suggestion on the separate card for this order.');
-    expect(alternate!.summary).toBe('Infusion pump E0781: change the order code to E0784 (External ambulatory infusion pump, insulin)');
-    expect(alternate!.overrideReasons).toHaveLength(4);
-    expect(alternate!.extension).toEqual(associated('DeviceRequest/dr-2'));
-    expect(built.perOrder[0]!.cards.map((c) => c.criteria)).toEqual([['pump-code', 'c-peptide', 'autoantibody'], ['pump-code']]);
+    const [decisive] = built.response.cards;
+    // Only the reason it is not covered counts: the undocumented C-peptide cannot change a not-covered outcome.
+    expect(decisive!.summary).toBe('Infusion pump E0781: ordered as E0781; Medicare pays for CSII pumps only under E0784');
+    expect(decisive!.detail).not.toMatch(/C-peptide|documentation form/);
+    expect(decisive!.suggestions!.map((sg) => sg.label)).toEqual([expect.stringMatching(/E0784/)]);
+    expect(JSON.stringify(decisive!.suggestions)).not.toContain('ServiceRequest');
+    expect(decisive!.overrideReasons).toHaveLength(4);
+    expect(decisive!.extension).toEqual(associated('DeviceRequest/dr-2'));
   });
 
   it('implantable insulin pump: a plain delete suggestion', () => {

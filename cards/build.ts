@@ -351,7 +351,6 @@ function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: 
   } else if (det.outcome === 'not-covered') {
     const why = unmetPhrases(det).map((p) => md(lowerFirst(p)));
     sentences.push(`**Not covered as ordered**${under}: ${why.length > 0 ? why.slice(0, 2).join('; ') + (why.length > 2 ? `; and ${why.length - 2} more` : '') : 'a requirement is not met'}.`);
-    if (undocumented.length > 0) sentences.push(`Also not documented: ${nameList(undocumented, 3)}.`);
   } else {
     sentences.push(`**Documentation missing**${under}: ${nameList(undocumented.length > 0 ? undocumented : unmet, 3)} ${undocumented.length === 1 ? 'is' : 'are'} not documented in this EHR.`);
   }
@@ -362,7 +361,9 @@ function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: 
     if (from) sentences.push(`${md(capitalise(criterionShortName(leaf, 60)))} will be met from ${from}.`);
   }
   const qUrl = p?.questionnaireId ? formLink(ctx, p.questionnaireId) : undefined;
-  const open = relevantOpenLeaves(det.root, 'not-documented');
+  // Not covered: the root is not met, and no answer to an open question can change that (three-valued logic) — so no
+  // invitation to fill the form, which would read as an invitation to change the answers that decided it.
+  const open = det.outcome === 'not-covered' ? [] : relevantOpenLeaves(det.root, 'not-documented');
   const form = qUrl && open.some(formAnswers);
   const data = open.some((c) => !formAnswers(c) && !(c.remedies ?? []).some((r) => r.type === 'order-lab'));
   const again = hook === 'sign' ? ', then sign again' : '';
@@ -387,11 +388,23 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
   if (det.root && det.outcome !== 'covered') {
     const qUrl = det.policy?.questionnaireId ? formLink(ctx, det.policy.questionnaireId) : undefined;
     // The form is offered only where an answer is missing: never next to a question already answered (a "no" is an answer).
-    const { list, met } = openChecklist(det.root, {
-      annotate: (c) => (qUrl && (c.op === 'leaf' || c.op === 'firstDocumented' || c.op === 'not') && formAnswers(c) ? 'can be answered in the documentation form' : undefined),
+    // Not covered: only what is not met is listed — what is undocumented cannot change the outcome, and listing it
+    // (with the form next to it) would invite answers that change nothing.
+    const notCovered = det.outcome === 'not-covered';
+    const { list, met, hidden } = openChecklist(det.root, {
+      ...(notCovered ? { only: 'not-met' as const } : {}),
+      annotate: (c) => (!notCovered && qUrl && (c.op === 'leaf' || c.op === 'firstDocumented' || c.op === 'not') && formAnswers(c) ? 'can be answered in the documentation form' : undefined),
     });
     if (list) parts.push(list);
-    parts.push([met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met.` : '', list ? `(${LEGEND})` : ''].filter(Boolean).join(' '));
+    parts.push(
+      [
+        met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met.` : '',
+        hidden > 0 ? `${plural(hidden, 'other requirement is', 'other requirements are')} not documented.` : '',
+        list ? `(${LEGEND})` : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+    );
   } else if (det.message) {
     parts.push(md(det.message));
   }
@@ -427,7 +440,8 @@ function findingSummary(det: Determination): string {
   const topUnmet = topLevelRequirements(det.root, 'not-met')[0];
   const first = (topUnmet && firstOpenLeaf(topUnmet, 'not-met')) ?? det.unmet[0];
   if (first) {
-    const extra = openNames(det).length - 1;
+    // Not covered: the other reasons it is not covered count; undocumented items cannot change it and do not.
+    const extra = openNames(det, det.outcome === 'not-covered' ? 'not-met' : undefined).length - 1;
     return composeSummary(`${short}: `, gapPhrases(first).map(lowerFirst), extra > 0 ? `(+${plural(extra, 'more gap', 'more gaps')})` : '');
   }
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'sign');
@@ -537,7 +551,7 @@ function referenceCard(policy: PolicySummary, dets: Determination[], ctx: Ctx): 
   ].join('\n\n');
   const card: Card = {
     uuid: ctx.newUuid(),
-    summary: fitSummary(`${policyPhrase(policy)} — ${what}`),
+    summary: composeSummary('', [`${policyPhrase(policy)} — ${what}`, `${policy.payerLabel} coverage policy — ${what}`]),
     indicator: 'info',
     detail,
     source: { label: policy.sourceLabel, topic: topic(ctx, 'guideline') },
@@ -556,7 +570,9 @@ function smartCard(policy: PolicySummary, dets: Determination[], ctx: Ctx): Pend
   const questionnaire = ctx.opts.questionnaireUrl(policy.questionnaireId);
   const card: Card = {
     uuid: ctx.newUuid(),
-    summary: fitSummary(`Complete the ${policy.payerLabel} documentation form for ${policy.title}`),
+    // Whole phrases only: the full title when it fits, else its first part ("Deferoxamine by external infusion pump"),
+    // else no title at all.
+    summary: composeSummary(`Complete the ${policy.payerLabel} documentation form`, [` for ${policy.title}`, ` for ${policy.title.split(/ — | \(/)[0]!.trim()}`, '']),
     indicator: 'info',
     detail:
       `Opens the documentation app with the ${md(policy.title)} form, to record what the EHR cannot hold as data, for ` +

@@ -106,7 +106,19 @@ describe('decisive card detail', () => {
       attestedNo('team', 'Practitioner works with a CSII team'),
       leaf('edu', 'not-documented', 'Diabetes education', { reason: 'no education on record', remedies: [{ type: 'questionnaire', linkId: 'education' }] }),
     ]);
-    const lines = build(root).detail!.split('\n');
+    // Not covered (the "no" decides): nothing undocumented can change that, so the form is offered nowhere.
+    const notCovered = build(root).detail!;
+    expect(notCovered.split('\n').find((l) => l.includes('CSII team'))).toContain('answered “no”');
+    expect(notCovered).not.toMatch(/documentation form|\]\(/);
+    expect(notCovered).toContain('1 other requirement is not documented.');
+    // Conditional (the "no" was one of two ways): the open way is offered on the form, the answered one is not.
+    const alternatives = group('root', 'allOf', 'All', [
+      group('either', 'anyOf', 'Team or education', [
+        attestedNo('team', 'Practitioner works with a CSII team'),
+        leaf('edu', 'not-documented', 'Diabetes education', { reason: 'no education on record', remedies: [{ type: 'questionnaire', linkId: 'education' }] }),
+      ]),
+    ]);
+    const lines = build(alternatives).detail!.split('\n');
     const no = lines.find((l) => l.includes('CSII team'))!;
     expect(no).toContain('answered “no”');
     expect(no).not.toMatch(/documentation form|\]\(/);

@@ -53,7 +53,10 @@ export function labSuggestions(
 ): { suggestion: Suggestion; criteria: string[] }[] {
   const out: { suggestion: Suggestion; criteria: string[] }[] = [];
   // Labs for what is missing, and for results a new test could change (an invalid C-peptide).
-  for (const leaf of [...det.undocumented, ...det.unmet.filter((l) => l.retest)]) {
+  // A not-covered order: nothing undocumented can change that (the root is not met), so no lab is offered for it — only
+  // a repeat of a result that itself decided the outcome and a new test could change.
+  const undocumented = det.outcome === 'not-covered' ? [] : det.undocumented;
+  for (const leaf of [...undocumented, ...det.unmet.filter((l) => l.retest)]) {
     const labs = (leaf.remedies ?? []).filter((r): r is OrderLab => r.type === 'order-lab' && r.code.length > 0);
     const fresh = labs.filter((r) => !offered.has(labKey(r)));
     if (fresh.length === 0) continue;

@@ -266,6 +266,8 @@ export interface OpenChecklistOptions {
   annotate?: (c: CriterionResult) => string | undefined;
   /** Levels shown below the top-level requirements (default 2). */
   maxDepth?: number;
+  /** List only requirements of this status (a not-covered card lists what is not met); the others are counted. */
+  only?: 'not-met' | 'not-documented';
 }
 
 /** The reason a node is open: its own, else (a `not`/`firstDocumented` node) the deciding child's. */
@@ -285,7 +287,7 @@ function openReason(c: CriterionResult): string | undefined {
  * not documented) with why, and below a group only its open parts (an alternative lists its options). Met
  * requirements are not listed — nor are checks that did not apply — only counted: `met` top-level requirements.
  */
-export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; open: number } {
+export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; open: number; hidden: number } {
   const maxDepth = options.maxDepth ?? 2;
   const lines: string[] = [];
   const walk = (c: CriterionResult, depth: number, alternative: boolean, collapse = false): void => {
@@ -319,12 +321,16 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
     if (!expand) return;
     // Of undocumented alternatives, the one furthest along is spelled out; the others are one line each.
     const preferred = c.op === 'anyOf' && c.status === 'not-documented' ? gapChoice(c) : undefined;
-    for (const child of open) walk(child, depth + 1, c.op === 'anyOf', preferred !== undefined && child !== preferred);
+    for (const child of open) {
+      if (options.only && c.op === 'allOf' && child.status !== options.only) continue;
+      walk(child, depth + 1, c.op === 'anyOf', preferred !== undefined && child !== preferred);
+    }
   };
   const top = root.op === 'allOf' && root.children && root.children.length > 0 ? root.children : [root];
   const open = top.filter((c) => c.status !== 'met');
-  for (const c of open) walk(c, 0, false);
-  return { list: lines.join('\n'), met: top.length - open.length, open: open.length };
+  const shown = options.only ? open.filter((c) => c.status === options.only) : open;
+  for (const c of shown) walk(c, 0, false);
+  return { list: lines.join('\n'), met: top.length - open.length, open: shown.length, hidden: open.length - shown.length };
 }
 
 /** The first leaf below `node` with `status` (what decided a group's status). */
@@ -343,6 +349,13 @@ const SUBJECTLESS_KINDS = new Set(['attestation', 'order-element']);
 
 /** Ways to name a leaf's gap in a summary, longest (most informative) first; each one a whole phrase. */
 export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
+  // A `not` that fails states the prohibition in its own text ("Heparin by home infusion pump is not covered …"): the
+  // policy author's sentence, then its first clause, not the opposite leaf below it.
+  if (c.op === 'not' && c.status === 'not-met' && !as) {
+    const sentence = c.text.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
+    const clause = sentence.split(/ — |; /)[0]!.trim();
+    return [...new Set([sentence, clause, `${criterionShortName(c, 60)} not met`])];
+  }
   // A firstDocumented/not node speaks through the part that decided it, under its own name.
   if ((c.op === 'firstDocumented' || c.op === 'not') && c.children?.length) {
     const decider = c.children.find((k) => k.status !== 'not-documented') ?? c.children[0]!;
