@@ -339,9 +339,16 @@ function detailFor(det: Determination, ctx: Ctx, headline: string, nextSteps: st
   const steps = [...nextSteps];
   if (qUrl && det.undocumented.length > 0) steps.push(`Record what the EHR cannot hold as data in the ${mdLink('documentation form', qUrl)}.`);
   if (steps.length > 0) parts.push(steps.join(' '));
+  const billing = billingNoteOf(det);
+  if (billing) parts.push(`**Billing:** ${md(billing)}`);
   const links = policyLinksLine(det.policy, ctx);
   if (links) parts.push(links);
   return parts.join('\n\n');
+}
+
+/** Where the claim goes (a policy's billingNote, e.g. implantable pumps: the A/B MAC, not the DME MAC). */
+export function billingNoteOf(det: Determination): string | undefined {
+  return det.policies?.find((p) => p.billingNote)?.billingNote ?? det.policy?.billingNote;
 }
 
 function hasQuestionnaireRemedy(c: CriterionResult): boolean {

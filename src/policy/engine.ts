@@ -456,6 +456,7 @@ export function policySummary(policy: LoadedPolicy, payer: PayerConfig): PolicyS
     payerLabel: payer.label,
     links: policy.links,
     ...(policy.questionnaire ? { questionnaireId: policy.questionnaire } : {}),
+    ...(policy.billingNote ? { billingNote: `${policy.billingNote.text} (${policy.billingNote.citation})` } : {}),
   };
 }
 

@@ -4,11 +4,11 @@
 // Any problem stops the start with the file, the JSON path and the line (PolicyLoadError).
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Coverage, Questionnaire, QuestionnaireItem } from 'fhir/r4';
+import type { Coding, Coverage, Questionnaire, QuestionnaireItem } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import { canonicalSystem, type PatientRecord } from '../fhir/record.js';
-import { HCPCS } from '../fhir/systems.js';
+import { HCPCS, RXNORM } from '../fhir/systems.js';
 import { anchorReferences, anchorRequirements, BUILTIN_ANCHORS, type AnchorSpec } from './anchors.js';
 import { KINDS } from './kinds/index.js';
 import { checkParams } from './kinds/schema.js';
@@ -189,6 +189,28 @@ function payerLineage(payerId: string, byId: Map<string, CompiledPayer>): Set<st
  * still an insulin-pump order when insulin is ordered with it.
  */
 export function orderInScope(policy: LoadedPolicy, order: InfusionOrder, valueSets: ValueSetStore): boolean {
+  const { notWithValueSets, drugValueSets } = policy.appliesTo;
+  // notWithValueSets: never in scope when the order or an order of its set is coded in one of these (an implantable
+  // pump's order set is not judged by the external-pump policies).
+  if (notWithValueSets?.length) {
+    const items = [{ codings: order.codings, hcpcs: order.hcpcs }, ...order.companions];
+    if (items.some((i) => notWithValueSets.some((vs) => valueSets.containsAny(vs, withHcpcs(i))))) return false;
+  }
+  if (!baseScope(policy, order, valueSets)) return false;
+  // drugValueSets narrows: the order's identified drug (companion, own fields or record) must be in one of them.
+  if (drugValueSets?.length) {
+    if (order.drug?.status !== 'identified') return false;
+    const drug = [...(order.drug.ingredients ?? []).map((code) => ({ system: RXNORM, code })), ...(order.drug.hcpcs ?? []).map((code) => ({ system: HCPCS, code }))];
+    return drugValueSets.some((vs) => valueSets.containsAny(vs, drug));
+  }
+  return true;
+}
+
+function withHcpcs(i: { codings: readonly Coding[]; hcpcs?: string | undefined }): Coding[] {
+  return [...i.codings, ...(i.hcpcs ? [{ system: HCPCS, code: i.hcpcs }] : [])];
+}
+
+function baseScope(policy: LoadedPolicy, order: InfusionOrder, valueSets: ValueSetStore): boolean {
   if (policy.appliesTo.orderValueSets.some((vs) => valueSets.containsAny(vs, order.codings))) return true;
   const companionSets = policy.appliesTo.companionValueSets;
   if (companionSets.length === 0) return false;
@@ -357,7 +379,8 @@ interface RawPolicy {
   citationShort: string;
   links?: { label: string; url: string }[];
   questionnaire?: string;
-  appliesTo: { orderValueSets?: string[]; companionValueSets?: string[] };
+  appliesTo: { orderValueSets?: string[]; companionValueSets?: string[]; drugValueSets?: string[]; notWithValueSets?: string[] };
+  billingNote?: { text: string; citation: string };
   crd?: CrdSemantics;
   parameters?: Record<string, RawParameter>;
   anchors?: Record<string, AnchorSpec>;
@@ -418,7 +441,7 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
   raw.payers.forEach((p, i) => {
     if (!env.payerIds.has(p)) problems.add(file, ptr('payers', i), `unknown payer "${p}" (not in payers.json)`);
   });
-  for (const kind of ['orderValueSets', 'companionValueSets'] as const) {
+  for (const kind of ['orderValueSets', 'companionValueSets', 'drugValueSets', 'notWithValueSets'] as const) {
     (raw.appliesTo[kind] ?? []).forEach((vs, i) => {
       if (!env.valueSets.has(vs)) problems.add(file, ptr('appliesTo', kind, i), `unknown value set "${vs}"`);
     });
@@ -488,7 +511,13 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
     citationShort: raw.citationShort,
     links: raw.links ?? [],
     ...(raw.questionnaire !== undefined ? { questionnaire: raw.questionnaire } : {}),
-    appliesTo: { orderValueSets: raw.appliesTo.orderValueSets ?? [], companionValueSets: raw.appliesTo.companionValueSets ?? [] },
+    appliesTo: {
+      orderValueSets: raw.appliesTo.orderValueSets ?? [],
+      companionValueSets: raw.appliesTo.companionValueSets ?? [],
+      ...(raw.appliesTo.drugValueSets?.length ? { drugValueSets: raw.appliesTo.drugValueSets } : {}),
+      ...(raw.appliesTo.notWithValueSets?.length ? { notWithValueSets: raw.appliesTo.notWithValueSets } : {}),
+    },
+    ...(raw.billingNote ? { billingNote: raw.billingNote } : {}),
     crd: raw.crd ?? {},
     parameters,
     parameterInfo,

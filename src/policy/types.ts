@@ -59,6 +59,8 @@ export interface PolicySummary {
   links: { label: string; url: string }[];
   /** Id of the documentation Questionnaire this policy uses, if any. */
   questionnaireId?: string;
+  /** Where claims go, with its citation (e.g. "Billed to the A/B MAC, not the DME MAC (CMS MLN …)"). */
+  billingNote?: string;
 }
 
 export type Outcome = 'covered' | 'not-covered' | 'conditional' | 'no-policy' | 'indeterminate';
