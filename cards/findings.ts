@@ -32,22 +32,24 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'medication/not-in-use': (v) => `${lower(String(v.title))} is not in use`,
   'medication/too-short': (v) => `${lower(String(v.title))} in use only since ${v.since} (needed since ${v.needSince})`,
   'medication/still-in-use': (v) => `${lower(String(v.title))} is still in use (not ended or failed)`,
-  'medication/course-too-short': (v) => `${lower(String(v.title))} tried for ${v.days} days (${v.since} to ${v.until}); a longer trial is required (until ${v.needUntil})`,
+  'medication/course-too-short': (v) => `${lower(String(v.title))} tried ${v.days} days (${v.needDays} required)`,
+  'procedure/present': (v) => `${lower(String(v.title))} on record`,
   'procedure/none': (v, c) => `no completed ${lower(String(v.title))} on record${windowPhrase(c)}`,
   'encounter/none': (v) => `no finished encounter${v.performerIsOrderer ? ' with the ordering practitioner' : ''} on record`,
   'encounter/too-old': (v) => `last visit with the treating practitioner ${v.daysBefore} days ago (one is needed on or after ${v.earliest})`,
   'attestation/none': () => 'not yet answered in the documentation form',
   'attestation/no': (v) =>
     v.min !== undefined
-      ? `the documentation form answers ${v.answer} (at least ${v.min} required)`
+      ? `answered ${v.answer} in the documentation form (at least ${v.min} required)`
       : v.answer !== undefined
-        ? `the documentation form answers “${v.answer}”`
-        : 'the documentation form answers “no”',
+        ? `answered “${v.answer}” in the documentation form`
+        : 'answered “no” in the documentation form',
   'attestation/no-soft': () => 'the documentation form answers “no”: the record must show this before the claim',
   'attestation/other-answer': (v) => `the documentation form answers “${v.answer}”, which does not show this`,
   'allergy/drug-unknown': () => 'the pump drug is not identified, so allergies to it could not be checked',
   'allergy/present': (v) => `${lower(String(v.title))} recorded as an allergy`,
   'allergy/none': (v) => `no ${lower(String(v.title))} allergy on record`,
+  'device/present': (v) => `${lower(String(v.title))} on record`,
   'device/none': (v, c) => `no ${lower(String(v.title))} documented${windowPhrase(c)}`,
   'device/undated': (v, c) => `${lower(String(v.title))} on record, but not dated${windowPhrase(c)}`,
   'device/not-in-use': (v) => `${lower(String(v.title))} on record, but not in use`,
@@ -62,7 +64,8 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'order/setting': (v) => `setting ${v.setting}: covered only for ${v.allowed}`,
   'order/setting-unknown': (v) => `the care setting is not known (covered only for ${v.allowed})`,
   'order/drug-not-identified': () => 'the drug for the pump could not be identified',
-  'order/drug-not-in-set': () => 'the drug ordered is not one this policy covers',
+  'order/forbidden-drug': (v) => `${v.drug ?? 'the drug ordered'} in this pump is not covered`,
+  'order/drug-not-in-set': (v) => `${v.drug ?? 'the drug ordered'} is not one this policy covers`,
   'order/no-pump': () => 'no pump in this order set',
   'order/other-code': () => 'the order is not coded as this rule requires',
   'order/not-in-set': () => 'not ordered in this order set',

@@ -163,6 +163,8 @@ export function evidenceText(e: Evidence): string {
 /** Leaf phrase that names the gap with its values, for a summary: the reason when given, else text + value. */
 export function gapPhrase(c: CriterionResult): string {
   const reason = reasonText(c);
+  // An answer in the documentation form says nothing without the question: name the criterion first.
+  if (reason && c.finding?.kind === 'attestation') return `${criterionShortName(c, 60)} — ${reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '')}`;
   if (reason) return reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const value = c.evidence.map((e) => e.value).find((v) => v);
   const name = criterionShortName(c, 60);

@@ -402,6 +402,8 @@ export interface RawAnswerHit {
   qr: QuestionnaireResponse;
   /** The coded answer (valueCoding.code, else valueString), when the item is a choice. */
   code?: string;
+  /** The coded answer's display, when sent. */
+  display?: string;
   /** The numeric answer (valueInteger / valueDecimal / valueQuantity.value). */
   number?: number;
   value?: boolean;
@@ -416,7 +418,10 @@ export function latestAnswer(ctx: FactContext, questionnaireId: string, linkId: 
     const a = item.answer?.[0] as (NonNullable<QrItem['answer']>[number] & { valueString?: unknown; valueQuantity?: { value?: unknown } }) | undefined;
     if (!a || typeof a !== 'object') continue;
     const hit: RawAnswerHit = { qr };
-    if (typeof a.valueCoding?.code === 'string') hit.code = a.valueCoding.code.trim();
+    if (typeof a.valueCoding?.code === 'string') {
+      hit.code = a.valueCoding.code.trim();
+      if (typeof a.valueCoding.display === 'string' && a.valueCoding.display.trim()) hit.display = a.valueCoding.display.trim();
+    }
     else if (typeof a.valueString === 'string') hit.code = a.valueString.trim();
     const n = [a.valueInteger, a.valueDecimal, a.valueQuantity?.value].find((x) => typeof x === 'number' && Number.isFinite(x));
     if (typeof n === 'number') hit.number = n;

@@ -32,7 +32,7 @@ export const allergy: CriterionKind<AllergyParams> = {
     } else {
       const d = ctx.order.drug;
       if (d?.status !== 'identified') return { status: 'not-documented', empty: true, finding: { kind: 'allergy', code: 'drug-unknown', values: {} }, evidence: [] };
-      what = d.display ?? d.names.join(', ');
+      what = d.names.length ? d.names.map((n) => n.replace(/-/g, ' ')).join(', ') : (d.display ?? 'the pump drug');
       const codings: Coding[] = [...d.ingredients.map((code) => ({ system: RXNORM, code })), ...d.hcpcs.map((code) => ({ system: HCPCS, code }))];
       const byCode = ctx.record.byCodes<Resource>('AllergyIntolerance', codings);
       const names = d.names.map((n) => n.replace(/-/g, ' ').toLowerCase()).filter((n) => n.length >= 4);

@@ -43,3 +43,11 @@ describe('attestation kind: choice and numeric items, soft "no"', () => {
     expect(runKind('attestation', { ...choice, no: 'not-documented' }, [qr({ valueCoding: { code: 'not-favourable' } })]).status).toBe('not-documented');
   });
 });
+
+describe('attestation kind: a yes/no item whose "yes" contradicts', () => {
+  it('answers on a boolean item read "yes" / "no"', () => {
+    const p = { linkId: 'education-completed', answers: { met: ['no'], notMet: ['yes'] } };
+    expect(runKind('attestation', p, [questionnaireResponse({ 'education-completed': true })]).status).toBe('not-met');
+    expect(runKind('attestation', p, [questionnaireResponse({ 'education-completed': false })]).status).toBe('met');
+  });
+});

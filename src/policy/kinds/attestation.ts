@@ -55,7 +55,7 @@ export const attestation: CriterionKind<AttestationParams> = {
     if (p.answers || p.min !== undefined) {
       const hit = latestAnswer(ctx, questionnaire, p.linkId, p.dateLinkId);
       if (!hit) return none('attestation', [], values);
-      const shown = hit.code ?? (hit.number !== undefined ? String(hit.number) : hit.value ? 'yes' : 'no');
+      const shown = hit.display ?? hit.code ?? (hit.number !== undefined ? String(hit.number) : hit.value ? 'yes' : 'no');
       const ev: Evidence = {
         reference: refOf(hit.qr),
         value: `answered: ${shown}`,
@@ -68,8 +68,10 @@ export const attestation: CriterionKind<AttestationParams> = {
           ? result('met', 'attestation', 'yes', [ev], { ...values, answer: hit.number, min: p.min })
           : contradicted(ev, { answer: hit.number, min: p.min });
       }
+      // A yes/no item reads as the codes "yes" / "no" (so a "yes" can be the contradicting answer).
+      if (hit.code === undefined && hit.value !== undefined) hit.code = hit.value ? 'yes' : 'no';
       if (hit.code !== undefined && p.answers!.met?.includes(hit.code)) return result('met', 'attestation', 'yes', [ev], { ...values, answer: hit.code });
-      if (hit.code !== undefined && p.answers!.notMet?.includes(hit.code)) return contradicted(ev, { answer: hit.code });
+      if (hit.code !== undefined && p.answers!.notMet?.includes(hit.code)) return contradicted(ev, { answer: shown });
       return result('not-documented', 'attestation', 'other-answer', [ev], { ...values, answer: shown });
     }
     const hit = booleanAnswer(ctx, questionnaire, p.linkId, p.dateLinkId);

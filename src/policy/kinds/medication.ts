@@ -63,7 +63,7 @@ export const medication: CriterionKind<MedicationParams> = {
         const longest = [...ended].sort((a, b) => lasted(b) - lasted(a))[0]!;
         const end = longest.end && longest.end < day ? longest.end : day;
         const need = plus(longest.start!, p.minDuration);
-        const v = { ...values, days: lasted(longest), since: longest.start!, until: end, needUntil: need };
+        const v = { ...values, days: lasted(longest), needDays: daysBetween(longest.start!, need), since: longest.start!, until: end, needUntil: need };
         return need <= end
           ? result('met', 'medication', 'found', [ev(longest), ...extra], v, win)
           : result('not-met', 'medication', 'course-too-short', [...capEvidence(ended.map(ev), 3), ...extra], v, win);

@@ -56,3 +56,13 @@ describe('order kind: the order\'s own code, and other orders of its set', () =>
     expect(runKind('order', p, [], { order: { ...refill([]), setOrders: undefined } as never })).toMatchObject({ status: 'not-documented', finding: { code: 'unknown' } });
   });
 });
+
+describe('order kind: a forbidden drug', () => {
+  it('the drug in the list ⇒ not met; another drug ⇒ met; none identified ⇒ empty', () => {
+    const withDrug = (ingredients: string[]) => ({ ...order({ hcpcs: 'E0783', pumpKind: 'implantable' }), drug: { status: 'identified', ingredients, names: [], hcpcs: [] } });
+    const p = { check: 'drug', valueSet: 'heparin-drugs', forbidden: true };
+    expect(runKind('order', p, [], { order: withDrug(['5224']) as never })).toMatchObject({ status: 'not-met', finding: { code: 'forbidden-drug' } });
+    expect(runKind('order', p, [], { order: withDrug(['1292']) as never }).status).toBe('met');
+    expect(runKind('order', p, []).finding.code).toBe('drug-not-identified');
+  });
+});

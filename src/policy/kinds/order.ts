@@ -23,6 +23,8 @@ export interface OrderParams {
   includeOnRecord?: boolean;
   allowed?: ('home' | 'institutional')[];
   unknown?: 'met' | 'not-documented' | 'not-met';
+  /** drug: the drug in `valueSet` is what the rule forbids (an exclusion list): in the set ⇒ not met, otherwise met. */
+  forbidden?: boolean;
   /** in-set: the order of the set must also carry a detail (ServiceRequest.orderDetail, e.g. a CPT modifier) in this set. */
   detailValueSet?: string;
   /** in-set: what a sibling without that detail means (default not-met). */
@@ -60,6 +62,7 @@ export const order: CriterionKind<OrderParams> = {
       includeOnRecord: { type: 'boolean' },
       allowed: { type: 'array', minItems: 1, items: { enum: ['home', 'institutional'] } },
       unknown: status,
+      forbidden: { type: 'boolean' },
       detailValueSet: S.valueSet,
       missingDetail: { enum: ['not-documented', 'not-met'] },
     },
@@ -237,9 +240,11 @@ function drug(ctx: KindContext, p: OrderParams): KindOutcome {
     codings = drugs.flatMap(codingsOf);
     ev = drugs.map((x) => ({ reference: x.ref, value: x.label }));
   }
-  const values = { ...(p.valueSet ? { valueSet: p.valueSet } : {}) };
+  const values = { ...(p.valueSet ? { valueSet: p.valueSet } : {}), ...(d?.display ? { drug: d.display } : {}) };
   if (codings.length === 0) return { status: 'not-documented', empty: true, finding: { kind: 'order', code: 'drug-not-identified', values }, evidence: [{ reference: o.ref, value: o.label }] };
-  if (!p.valueSet || codings.some((c) => ctx.valueSets.contains(p.valueSet!, c))) return result('met', 'order', 'ok', ev, values);
+  const inList = !p.valueSet || codings.some((c) => ctx.valueSets.contains(p.valueSet!, c));
+  if (p.forbidden && p.valueSet) return inList ? result('not-met', 'order', 'forbidden-drug', ev, values) : result('met', 'order', 'ok', ev, values);
+  if (inList) return result('met', 'order', 'ok', ev, values);
   return result('not-met', 'order', 'drug-not-in-set', ev, values);
 }
 
