@@ -567,3 +567,29 @@ describe('lead response schema (src/cds/schemas.ts)', () => {
     expect(schemaValidator!(broken).length).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('implantable order sets (issue 10): one card per order set, the billing route on every card', () => {
+  // A second primary order of the same set (e.g. the implant procedure of the pump): another draft order.
+  const procedure = (id: string): InfusionOrder => pumpOrder(pumpResource(id, 'E0783', 'Infusion pump system, implantable, programmable'), { pumpKind: 'implantable' });
+  const billed = { ...policy, billingNote: 'Implantable pumps are billed to the A/B MAC, not the DME MAC (CMS MLN)' };
+  const tree = () => csiiTree({ team: 'not-documented' });
+
+  it('two orders of one set with the same findings share one card; each keeps its coverage-information', () => {
+    const dets = [determination(tree(), { policy: billed }), determination(tree(), { policy: billed, order: procedure('dr-2') })];
+    const { response, perOrder } = build(dets);
+    const finding = response.cards.filter((c) => c.source.topic?.code === 'coverage-info' && c.indicator === 'warning');
+    expect(finding).toHaveLength(1);
+    expect((finding[0]!.extension as Record<string, unknown>)['davinci-crd.associated-resource']).toEqual([{ reference: 'DeviceRequest/dr-1' }, { reference: 'DeviceRequest/dr-2' }]);
+    expect(finding[0]!.detail).toContain('Also for **DeviceRequest dr-2');
+    expect(finding[0]!.detail).toContain('**Billing:** Implantable pumps are billed to the A/B MAC, not the DME MAC (CMS MLN)');
+    expect(perOrder.map((o) => o.cards.map((c) => c.uuid))).toEqual([[finding[0]!.uuid], [finding[0]!.uuid]]);
+    expect(response.systemActions).toHaveLength(2);
+  });
+
+  it('different findings, or another order set, keep their own cards', () => {
+    const other = determination(csiiTree({ team: 'not-documented', education: 'not-documented' }), { policy: billed, order: procedure('dr-2') });
+    expect(build([determination(tree(), { policy: billed }), other]).response.cards.filter((c) => c.indicator === 'warning')).toHaveLength(2);
+    const elsewhere = determination(tree(), { policy: billed, order: { ...procedure('dr-2'), groupKey: 'groupIdentifier:|other' } });
+    expect(build([determination(tree(), { policy: billed }), elsewhere]).response.cards.filter((c) => c.indicator === 'warning')).toHaveLength(2);
+  });
+});

@@ -91,6 +91,8 @@ interface Pending {
   card: Card;
   rank: number;
   orderRef?: string;
+  /** Other orders of the same order set the card also speaks for (same policies, outcome and findings). */
+  alsoFor?: string[];
   criteria: string[];
 }
 
@@ -108,11 +110,22 @@ export function buildHookResponse(determinations: Determination[], opts: BuildOp
   const systemActions: Action[] = [];
   const perOrder: BuiltResponse['perOrder'] = [];
 
+  // One card per order set: orders of one set judged alike (e.g. an implantable pump and its implant procedure) share
+  // their cards; each keeps its own determination and coverage-information.
+  const sameFindings = new Map<string, Pending[]>();
   for (const det of inScope) {
     const entry: BuiltResponse['perOrder'][number] = { orderRef: det.order.ref, cards: [] };
     perOrder.push(entry);
     if (!opts.configuration.coverageInfo) continue;
-    pending.push(...(sign ? signCards(det, ctx) : selectCards(det, ctx)));
+    const key = findingsKey(det);
+    const shared = key ? sameFindings.get(key) : undefined;
+    if (shared) {
+      for (const p of shared) shareCard(p, det);
+    } else {
+      const cards = sign ? signCards(det, ctx) : selectCards(det, ctx);
+      pending.push(...cards);
+      if (key && cards.every((p) => !p.card.suggestions?.length)) sameFindings.set(key, cards);
+    }
     if (det.coverageRef && det.policy && det.outcome !== 'no-policy') {
       const assertionId = opts.newAssertionId();
       const action = coverageSystemAction(det, {
@@ -151,18 +164,37 @@ export function buildHookResponse(determinations: Determination[], opts: BuildOp
 
   for (const p of kept) {
     if (!p.orderRef) continue;
-    const entry = perOrder.find((e) => e.orderRef === p.orderRef);
-    entry?.cards.push({
-      uuid: p.card.uuid!,
-      indicator: p.card.indicator,
-      criteria: p.criteria,
-      suggestionUuids: (p.card.suggestions ?? []).map((s) => s.uuid!),
-    });
+    for (const ref of [p.orderRef, ...(p.alsoFor ?? [])]) {
+      const entry = perOrder.find((e) => e.orderRef === ref);
+      entry?.cards.push({
+        uuid: p.card.uuid!,
+        indicator: p.card.indicator,
+        criteria: p.criteria,
+        suggestionUuids: (p.card.suggestions ?? []).map((s) => s.uuid!),
+      });
+    }
   }
 
   const response: CdsResponse = { cards: kept.map((p) => p.card) };
   if (systemActions.length > 0) response.systemActions = systemActions;
   return { response, perOrder };
+}
+
+/**
+ * Orders of one set whose determinations say the same thing (policies, outcome, the same gaps) get one card. Cards
+ * with suggestions act on their own order's resource, so they are never shared (the caller checks).
+ */
+function findingsKey(det: Determination): string | undefined {
+  if (!det.policy || det.outcome === 'no-policy' || det.outcome === 'indeterminate') return undefined;
+  const ids = (list: { id: string }[]) => list.map((c) => c.id).join(',');
+  return [det.order.groupKey, det.outcome, (det.policies ?? [det.policy]).map((p) => p.id).join(','), ids(det.unmet), ids(det.undocumented)].join('|');
+}
+
+function shareCard(p: Pending, det: Determination): void {
+  (p.alsoFor ??= []).push(det.order.ref);
+  const ext = p.card.extension as Record<string, { reference: string }[]> | undefined;
+  ext?.['davinci-crd.associated-resource']?.push({ reference: det.order.ref });
+  if (p.card.detail) p.card.detail = `${p.card.detail}\n\nAlso for **${md(orderName(det.order))}** (same order set, same findings).`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -408,6 +440,9 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
   } else if (det.message) {
     parts.push(md(det.message));
   }
+  // Where the claim goes (implantable pumps: the A/B MAC, not the DME MAC), cited.
+  const billing = billingNoteOf(det);
+  if (billing) parts.push(`**Billing:** ${md(billing)}`);
   // The policy links are on the reference card; without it (guideline cards switched off) they close the detail.
   if (!ctx.opts.configuration.guideline) {
     const links = policyLinksLine(det.policy, ctx);
@@ -420,6 +455,11 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
 function formAnswers(c: CriterionResult): boolean {
   if (c.status !== 'not-documented') return false;
   return hasQuestionnaireRemedy(c) || (c.children ?? []).some(formAnswers);
+}
+
+/** Where the claim goes (a policy's billingNote, e.g. implantable pumps: the A/B MAC, not the DME MAC). */
+export function billingNoteOf(det: Determination): string | undefined {
+  return det.policies?.find((p) => p.billingNote)?.billingNote ?? det.policy?.billingNote;
 }
 
 function hasQuestionnaireRemedy(c: CriterionResult): boolean {

@@ -274,3 +274,25 @@ describe('assertOnlyCoverageInfoAdded', () => {
     expect(() => assertOnlyCoverageInfoAdded(original, droppedOther)).toThrow(/extension/);
   });
 });
+
+describe('buildCoverageInformation — where the claim goes (policy billingNote, issue 10)', () => {
+  const note = 'Implantable pumps and their drugs and supplies are billed to the A/B MAC, not the DME MAC (CMS MLN Infusion Pumps & Related Drugs, Implantable Infusion Pumps)';
+  const withNote = (root: ReturnType<typeof csiiTree>) => {
+    const det = determination(root);
+    return { ...det, policy: { ...det.policy!, billingNote: note } };
+  };
+  const reason = (ext: Extension | undefined) => pairs(ext).find(([url]) => url === 'reason')?.[1] as { text?: string } | undefined;
+
+  it('a covered order carries the route as its reason', () => {
+    expect(reason(buildCoverageInformation(withNote(csiiTree()), base))?.text).toBe(`Medicare — NCD 280.14 / LCD L33794: ${note}`);
+  });
+
+  it('a conditional or not-covered reason ends with the route', () => {
+    expect(reason(buildCoverageInformation(withNote(csiiTree({ team: 'not-documented' })), base))?.text).toMatch(/not documented in the record: .*\. Implantable pumps .* not the DME MAC/);
+    expect(reason(buildCoverageInformation(withNote(csiiTree({ cpeptide: 'not-met', antibody: 'not-met' })), base))?.text).toMatch(/criteria not met: .*A\/B MAC, not the DME MAC/);
+  });
+
+  it('no billingNote: no reason on a covered order (unchanged)', () => {
+    expect(reason(buildCoverageInformation(determination(csiiTree()), base))).toBeUndefined();
+  });
+});

@@ -92,6 +92,9 @@ export function buildCoverageInformation(det: Determination, opts: CoverageInfoO
       break;
     }
   }
+  // Where the claim goes (policy billingNote, e.g. the A/B MAC for implantable pumps), on every outcome.
+  const billing = det.policies?.find((p) => p.billingNote)?.billingNote ?? det.policy.billingNote;
+  if (billing) reasonText = reasonText ? `${reasonText}. ${billing}` : `${section}: ${billing}`;
   // crd-ci-q2: never pa-needed on a not-covered assertion.
   if (covered === 'not-covered') paNeeded = undefined;
 

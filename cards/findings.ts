@@ -32,14 +32,25 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'medication/not-in-use': (v) => `${lower(String(v.title))} is not in use`,
   'medication/too-short': (v) => `${lower(String(v.title))} in use only since ${v.since} (needed since ${v.needSince})`,
   'medication/still-in-use': (v) => `${lower(String(v.title))} is still in use (not ended or failed)`,
+  'medication/course-too-short': (v) => `${lower(String(v.title))} tried ${v.days} days (${v.needDays} required)`,
+  'procedure/present': (v) => `${lower(String(v.title))} on record`,
   'procedure/none': (v, c) => `no completed ${lower(String(v.title))} on record${windowPhrase(c)}`,
   'encounter/none': (v) => `no finished encounter${v.performerIsOrderer ? ' with the ordering practitioner' : ''} on record`,
   'encounter/too-old': (v) => `last visit with the treating practitioner ${v.daysBefore} days ago (one is needed on or after ${v.earliest})`,
   // Never the questionnaire id or linkId: the criterion's own text says what was asked.
   'attestation/none': () => 'not yet answered in the documentation form',
-  'attestation/no': () => 'answered “no” in the documentation questionnaire',
+  'attestation/no': (v) =>
+    v.min !== undefined
+      ? `answered ${v.answer} in the documentation form (at least ${v.min} required)`
+      : v.answer !== undefined
+        ? `answered “${v.answer}” in the documentation form`
+        : 'answered “no” in the documentation form',
+  'attestation/no-soft': () => 'the documentation form answers “no”: the record must show this before the claim',
+  'attestation/other-answer': (v) => `the documentation form answers “${v.answer}”, which does not show this`,
+  'allergy/drug-unknown': () => 'the pump drug is not identified, so allergies to it could not be checked',
   'allergy/present': (v) => `${lower(String(v.title))} recorded as an allergy`,
   'allergy/none': (v) => `no ${lower(String(v.title))} allergy on record`,
+  'device/present': (v) => `${lower(String(v.title))} on record`,
   'device/none': (v, c) => `no ${lower(String(v.title))} documented${windowPhrase(c)}`,
   'device/undated': (v, c) => `${lower(String(v.title))} on record, but not dated${windowPhrase(c)}`,
   'device/not-in-use': (v) => `${lower(String(v.title))} on record, but not in use`,
@@ -58,6 +69,10 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'order/no-pump': () => 'no pump in this order set',
   'order-element/none': () => 'not stated on the order',
   'order-element/contradicted': () => 'the order says otherwise',
+  'order/forbidden-drug': (v) => `${v.drug ?? 'the drug ordered'} in this pump is not covered`,
+  'order/other-code': () => 'the order is not coded as this rule requires',
+  'order/not-in-set': () => 'not ordered in this order set',
+  'order/missing-detail': () => 'ordered in this order set without the required modifier',
   'patient/fails': (v) => (v.age !== undefined ? `age ${v.age} (needs ${v.threshold})` : `gender ${v.gender}`),
   'patient/none': (v) => `no ${v.missing} on record`,
 };

@@ -195,6 +195,8 @@ export function gapPhrase(c: CriterionResult): string {
   // the policy author's sentence, not the opposite leaf below it.
   if (c.op === 'not' && c.status === 'not-met') return c.text.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const reason = reasonText(c);
+  // An answer in the documentation form says nothing without the question: name the criterion first.
+  if (reason && c.finding?.kind === 'attestation') return `${criterionShortName(c, 60)} — ${reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '')}`;
   if (reason) return reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const value = c.evidence.map((e) => e.value).find((v) => v);
   const name = criterionShortName(c, 60);

@@ -38,14 +38,16 @@ describe('pump orders beyond DeviceRequest + MedicationRequest (issue 8 item 6)'
     const refill = cards.find((c) => about(c, 'ServiceRequest/sr-refill'));
     expect(refill?.detail).toMatch(/95990 Refilling and maintenance of implantable pump/);
     expect(refill?.detail).not.toContain('sr-refill');
-    expect(refill?.summary).toMatch(/pump refill procedure order not checked/);
+    // Issue 10: a refill visit is judged by the Medicare refill policy (its documentation checklist, billed to the A/B MAC).
+    expect(refill?.summary).toMatch(/^Pump refill procedure 95990: /);
+    expect(refill?.detail).toMatch(/A\/B MAC, not the DME MAC/);
     // The E0779 pump is judged by the Medicare external-pump policies now (no "no policy" card for it).
     expect(cards.some((c) => about(c, 'DeviceRequest/dr-pump') && /No coverage policy/.test(c.summary))).toBe(false);
 
     const evaluated = lines.map((l) => JSON.parse(l) as { msg: string; outcomes?: Record<string, string>[] }).find((l) => l.msg === 'hook evaluated');
     expect(evaluated?.outcomes).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ order: 'ServiceRequest/sr-refill', role: 'procedure', drug: 'not-identified', outcome: 'no-policy' }),
+        expect.objectContaining({ order: 'ServiceRequest/sr-refill', role: 'procedure', drug: 'not-identified', outcome: 'conditional', policies: ['medicare-implantable-refill'] }),
         expect.objectContaining({ order: 'DeviceRequest/dr-pump', role: 'pump', drug: 'identified', drugSource: 'companion', setting: 'unknown', settingSource: 'none', policies: expect.arrayContaining(['medicare-external-general', 'medicare-ind3-morphine-cancer-pain']) }),
       ]),
     );

@@ -84,8 +84,9 @@ describe('discovery', () => {
     expect(specimenKey?.[1]).toContain('http://loinc.org|1986-9');
     expect(prefetch.observations).toContain('http://loinc.org|13037-7');
     expect(prefetch.observations).toContain('http://loinc.org|4548-4');
-    // Nothing reads AllergyIntolerance today, so nothing asks for it.
-    expect(templates.some((tp) => tp.startsWith('AllergyIntolerance'))).toBe(false);
+    // The implantable-pump contraindication reads the patient's allergies to the pump drug (known only at evaluation):
+    // one unrestricted AllergyIntolerance search (issue 10, NCD 280.14 B.2.e).
+    expect(templates.filter((tp) => tp.startsWith('AllergyIntolerance'))).toEqual(['AllergyIntolerance?patient={{context.patientId}}']);
   });
 
   it('names every resource type it reads in usageRequirements', async () => {

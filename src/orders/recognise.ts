@@ -12,7 +12,7 @@ import type { DrugMatch } from './drugs.js';
 import { pumpsOnRecord } from './pumps-on-record.js';
 import { arr, type CodedCoding, codingsOf, conceptTexts, day, localReference, obj, type Obj, objs, refString, str, text } from './read.js';
 import { createSettingReader } from './setting.js';
-import type { Companion, DrugIdentification, OrderResource, PumpOrder } from './types.js';
+import type { Companion, DrugIdentification, OrderResource, PumpOrder, SetOrder } from './types.js';
 
 export interface RecogniseOptions {
   /** order-select: `Type/id` of the orders the clinician just selected (absent: every order is selected). */
@@ -235,7 +235,17 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
   const setting = createSettingReader(record, opts.encounterId);
   const pumps = pumpsOnRecord(record, catalogue);
 
-  // 5. Recognition.
+  // 5. Every draft order of each set, recognised or not (an E/M visit ordered with a refill): one shared array per set.
+  const setOrdersByRoot = new Map<number, SetOrder[]>();
+  items.forEach((it, i) => {
+    const root = groups.find(i);
+    let list = setOrdersByRoot.get(root);
+    if (!list) setOrdersByRoot.set(root, (list = []));
+    const details = it.type === 'ServiceRequest' ? arr(it.resource.orderDetail).flatMap((d) => codingsOf(d)) : [];
+    list.push({ ref: it.ref, type: it.type, codings: orderCodings(it, record), details });
+  });
+
+  // 6. Recognition.
   const found: PumpOrder[] = [];
   const companionsByRoot = new Map<number, Companion[]>();
   items.forEach((it, i) => {
@@ -296,6 +306,7 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
       drug,
       setting: setting(r),
       pumpsOnRecord: pumps,
+      setOrders: setOrdersByRoot.get(root) ?? [],
       selected: selected ? selected.has(it.ref) : true,
     };
     if (hcpcs) order.hcpcs = hcpcs;

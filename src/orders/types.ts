@@ -59,6 +59,15 @@ export interface Companion {
   codings: Coding[];
 }
 
+/** Any draft order of an order set, recognised or not (e.g. an E/M visit ordered with a pump refill). */
+export interface SetOrder {
+  ref: string;
+  type: string;
+  codings: Coding[];
+  /** ServiceRequest.orderDetail codings (e.g. a CPT modifier). */
+  details: Coding[];
+}
+
 /** A draft order the service recognised as in scope (DESIGN's PumpOrder). */
 export interface PumpOrder {
   /** `DeviceRequest/id`, `MedicationRequest/id`, `ServiceRequest/id` or `SupplyRequest/id`. */
@@ -93,6 +102,8 @@ export interface PumpOrder {
   setting: OrderSetting;
   /** Pumps on record (active Device, current DeviceUseStatement): one array shared by every order. */
   pumpsOnRecord: readonly PumpOnRecord[];
+  /** Every draft order of the same set, recognised or not, including this one: one array shared by the set. */
+  setOrders?: readonly SetOrder[];
   /** order-select: whether the clinician just selected this order (always true on order-sign). */
   selected: boolean;
 }

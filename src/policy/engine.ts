@@ -457,6 +457,7 @@ export function policySummary(policy: LoadedPolicy, payer: PayerConfig): PolicyS
     links: policy.links,
     ...(policy.questionnaire ? { questionnaireId: policy.questionnaire } : {}),
     ...(payer.liabilityNotice ? { liabilityNotice: payer.liabilityNotice } : {}),
+    ...(policy.billingNote ? { billingNote: `${policy.billingNote.text} (${policy.billingNote.citation})` } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
 // Any problem stops the start with the file, the JSON path and the line (PolicyLoadError).
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Coverage, Questionnaire, QuestionnaireItem } from 'fhir/r4';
+import type { Coding, Coverage, Questionnaire, QuestionnaireItem } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import { canonicalSystem, type PatientRecord } from '../fhir/record.js';
@@ -195,6 +195,27 @@ function payerLineage(payerId: string, byId: Map<string, CompiledPayer>): Set<st
  * still an insulin-pump order when insulin is ordered with it.
  */
 export function orderInScope(policy: LoadedPolicy, order: InfusionOrder, valueSets: ValueSetStore): boolean {
+  const { notWithValueSets, drugValueSets } = policy.appliesTo;
+  // notWithValueSets: never in scope when the order or an order of its set is coded in one of these (an implantable
+  // pump's order set is not judged by the external-pump policies).
+  if (notWithValueSets?.length) {
+    const items = [{ codings: order.codings, hcpcs: order.hcpcs }, ...order.companions];
+    if (items.some((i) => notWithValueSets.some((vs) => valueSets.containsAny(vs, withHcpcs(i))))) return false;
+  }
+  if (!baseScope(policy, order, valueSets)) return false;
+  // drugValueSets narrows: the order's identified drug (companion, own fields or record) must be in one of them.
+  if (drugValueSets?.length) {
+    const drug = drugCodings(order.drug);
+    return drug.length > 0 && drugValueSets.some((vs) => valueSets.containsAny(vs, drug));
+  }
+  return true;
+}
+
+function withHcpcs(i: { codings: readonly Coding[]; hcpcs?: string | undefined }): Coding[] {
+  return [...i.codings, ...(i.hcpcs ? [{ system: HCPCS, code: i.hcpcs }] : [])];
+}
+
+function baseScope(policy: LoadedPolicy, order: InfusionOrder, valueSets: ValueSetStore): boolean {
   // The identified drug counts as well as the codes ordered: a drug order named only in text ("Morphine sulfate 1 mg/mL
   // in NS") is the drug it names, and a pump's drug (from a companion order, the order's own fields or the record) is
   // a companion — so a drug on an indication list always brings that indication's policy (never the general rules alone).
@@ -369,7 +390,8 @@ interface RawPolicy {
   citationShort: string;
   links?: { label: string; url: string }[];
   questionnaire?: string;
-  appliesTo: { orderValueSets?: string[]; companionValueSets?: string[] };
+  appliesTo: { orderValueSets?: string[]; companionValueSets?: string[]; drugValueSets?: string[]; notWithValueSets?: string[] };
+  billingNote?: { text: string; citation: string };
   crd?: CrdSemantics;
   parameters?: Record<string, RawParameter>;
   anchors?: Record<string, AnchorSpec>;
@@ -430,7 +452,7 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
   raw.payers.forEach((p, i) => {
     if (!env.payerIds.has(p)) problems.add(file, ptr('payers', i), `unknown payer "${p}" (not in payers.json)`);
   });
-  for (const kind of ['orderValueSets', 'companionValueSets'] as const) {
+  for (const kind of ['orderValueSets', 'companionValueSets', 'drugValueSets', 'notWithValueSets'] as const) {
     (raw.appliesTo[kind] ?? []).forEach((vs, i) => {
       if (!env.valueSets.has(vs)) problems.add(file, ptr('appliesTo', kind, i), `unknown value set "${vs}"`);
     });
@@ -500,7 +522,13 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
     citationShort: raw.citationShort,
     links: raw.links ?? [],
     ...(raw.questionnaire !== undefined ? { questionnaire: raw.questionnaire } : {}),
-    appliesTo: { orderValueSets: raw.appliesTo.orderValueSets ?? [], companionValueSets: raw.appliesTo.companionValueSets ?? [] },
+    appliesTo: {
+      orderValueSets: raw.appliesTo.orderValueSets ?? [],
+      companionValueSets: raw.appliesTo.companionValueSets ?? [],
+      ...(raw.appliesTo.drugValueSets?.length ? { drugValueSets: raw.appliesTo.drugValueSets } : {}),
+      ...(raw.appliesTo.notWithValueSets?.length ? { notWithValueSets: raw.appliesTo.notWithValueSets } : {}),
+    },
+    ...(raw.billingNote ? { billingNote: raw.billingNote } : {}),
     crd: raw.crd ?? {},
     parameters,
     parameterInfo,

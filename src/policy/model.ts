@@ -79,7 +79,16 @@ export interface LoadedPolicy {
   citationShort: string;
   links: { label: string; url: string }[];
   questionnaire?: string;
-  appliesTo: { orderValueSets: string[]; companionValueSets: string[] };
+  appliesTo: {
+    orderValueSets: string[];
+    companionValueSets: string[];
+    /** When given: in scope only when the order's identified drug is in one of these. */
+    drugValueSets?: string[];
+    /** Never in scope when the order or an order of its set is coded in one of these. */
+    notWithValueSets?: string[];
+  };
+  /** Where claims for these orders go (e.g. which contractor), said on every card and coverage-information. */
+  billingNote?: { text: string; citation: string };
   /** Defaults from the file with deployment overrides applied. */
   parameters: Readonly<Record<string, ParameterValue>>;
   /** Metadata of each parameter (unit, citation, note, where the value came from). */

@@ -61,6 +61,8 @@ export interface PolicySummary {
   questionnaireId?: string;
   /** The payer's note on the patient's financial responsibility, shown on not-covered cards (payers.json). */
   liabilityNotice?: string;
+  /** Where claims go, with its citation (e.g. "Billed to the A/B MAC, not the DME MAC (CMS MLN …)"). */
+  billingNote?: string;
 }
 
 export type Outcome = 'covered' | 'not-covered' | 'conditional' | 'no-policy' | 'indeterminate';

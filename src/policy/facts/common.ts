@@ -398,6 +398,43 @@ export function booleanAnswer(ctx: FactContext, questionnaireId: string, linkId:
   return undefined;
 }
 
+export interface RawAnswerHit {
+  qr: QuestionnaireResponse;
+  /** The coded answer (valueCoding.code, else valueString), when the item is a choice. */
+  code?: string;
+  /** The coded answer's display, when sent. */
+  display?: string;
+  /** The numeric answer (valueInteger / valueDecimal / valueQuantity.value). */
+  number?: number;
+  value?: boolean;
+  date?: string;
+}
+
+/** The newest completed response's answer to `linkId`, whatever its type (choice, number, yes/no). */
+export function latestAnswer(ctx: FactContext, questionnaireId: string, linkId: string, dateLinkId?: string): RawAnswerHit | undefined {
+  for (const qr of questionnaireResponses(ctx, questionnaireId)) {
+    const item = findItem(qr.item, linkId);
+    if (!item) continue;
+    const a = item.answer?.[0] as (NonNullable<QrItem['answer']>[number] & { valueString?: unknown; valueQuantity?: { value?: unknown } }) | undefined;
+    if (!a || typeof a !== 'object') continue;
+    const hit: RawAnswerHit = { qr };
+    if (typeof a.valueCoding?.code === 'string') {
+      hit.code = a.valueCoding.code.trim();
+      if (typeof a.valueCoding.display === 'string' && a.valueCoding.display.trim()) hit.display = a.valueCoding.display.trim();
+    }
+    else if (typeof a.valueString === 'string') hit.code = a.valueString.trim();
+    const n = [a.valueInteger, a.valueDecimal, a.valueQuantity?.value].find((x) => typeof x === 'number' && Number.isFinite(x));
+    if (typeof n === 'number') hit.number = n;
+    if (typeof a.valueBoolean === 'boolean') hit.value = a.valueBoolean;
+    if (hit.code === undefined && hit.number === undefined && hit.value === undefined) continue;
+    const dateItem = dateLinkId ? findItem(qr.item, dateLinkId) : undefined;
+    const date = dateItem?.answer?.[0]?.valueDate ?? dateItem?.answer?.[0]?.valueDateTime;
+    if (typeof date === 'string') hit.date = date;
+    return hit;
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Coverage (the Medicare enrollment date for LCD criterion D).
 

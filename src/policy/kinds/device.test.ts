@@ -19,3 +19,13 @@ describe('device kind', () => {
     expect(runKind('device', p, [dev, deviceUse(dev, '2018-05-01')])).toMatchObject({ status: 'not-documented', finding: { code: 'anchor-missing' } });
   });
 });
+
+describe('device kind: expect none (a contraindicating device)', () => {
+  it('a device in use contradicts; none, or only an inactive one, is empty', () => {
+    const pacer = device(SNOMED, '14106009');
+    const p = { valueSet: 'implanted-programmable-devices', state: 'in-use', expect: 'none' };
+    expect(runKind('device', p, [pacer])).toMatchObject({ status: 'not-met', finding: { code: 'present' } });
+    expect(runKind('device', p, [{ ...pacer, status: 'inactive' }]).empty).toBe(true);
+    expect(runKind('device', p, []).empty).toBe(true);
+  });
+});

@@ -17,6 +17,8 @@ export interface DeviceParams {
   orderedWith?: boolean;
   state?: 'on-record' | 'in-use' | 'dated';
   window?: WindowParams;
+  /** none: a device found contradicts the criterion (e.g. another implanted programmable device). */
+  expect?: 'present' | 'none';
 }
 
 export const device: CriterionKind<DeviceParams> = {
@@ -32,6 +34,7 @@ export const device: CriterionKind<DeviceParams> = {
       orderedWith: S.bool,
       state: { enum: ['on-record', 'in-use', 'dated'] },
       window: S.window,
+      expect: { enum: ['present', 'none'] },
     },
   },
   dataRequirements: (p) => [
@@ -58,6 +61,9 @@ export const device: CriterionKind<DeviceParams> = {
     const chosen = state === 'in-use' ? uses.filter((u) => u.current && u.kind !== 'Procedure') : uses;
     const evidence = chosen.map((u) => ev(u, `${u.kind}${u.current ? '' : ', not current'}`));
     if (p.orderedWith) evidence.push(...orderedWith(ctx, p.valueSet));
+    if (p.expect === 'none') {
+      return evidence.length ? result('not-met', 'device', 'present', [...capEvidence(evidence, 3), ...extra], values, win) : none('device', extra, values, win);
+    }
     if (evidence.length) return result('met', 'device', 'found', [...capEvidence(evidence, 3), ...extra], values, win);
     if (state === 'in-use' && uses.length) return result('not-met', 'device', 'not-in-use', capEvidence(uses.map((u) => ev(u, 'not current')), 3), values, win);
     return none('device', extra, values, win);

@@ -56,6 +56,18 @@ export const medication: CriterionKind<MedicationParams> = {
     const state = p.state ?? 'any';
     if (state === 'ended-or-failed') {
       const ended = uses.filter((u) => u.failed || (!u.ongoing) || (u.end !== undefined && u.end < day));
+      if (ended.length && p.minDuration) {
+        // A trial that ended or failed: the course itself (start → end, or → the anchor day while still taken) must
+        // have lasted at least minDuration ("at least a 6-week trial").
+        const lasted = (u: Use) => daysBetween(u.start!, u.end && u.end < day ? u.end : day);
+        const longest = [...ended].sort((a, b) => lasted(b) - lasted(a))[0]!;
+        const end = longest.end && longest.end < day ? longest.end : day;
+        const need = plus(longest.start!, p.minDuration);
+        const v = { ...values, days: lasted(longest), needDays: daysBetween(longest.start!, need), since: longest.start!, until: end, needUntil: need };
+        return need <= end
+          ? result('met', 'medication', 'found', [ev(longest), ...extra], v, win)
+          : result('not-met', 'medication', 'course-too-short', [...capEvidence(ended.map(ev), 3), ...extra], v, win);
+      }
       return ended.length
         ? result('met', 'medication', 'found', [...capEvidence(ended.map(ev), 3), ...extra], values, win)
         : result('not-met', 'medication', 'still-in-use', [...capEvidence(uses.map(ev), 3), ...extra], values, win);
@@ -94,6 +106,18 @@ export const medication: CriterionKind<MedicationParams> = {
     return result('met', 'medication', 'found', [...capEvidence(shown.map(ev), 3), ...extra], values, win);
   },
 };
+
+function plus(day: string, d: Duration): string {
+  let out = day;
+  if (d.years) out = addMonths(out, 12 * d.years);
+  if (d.months) out = addMonths(out, d.months);
+  if (d.days) out = addDays(out, d.days);
+  return out;
+}
+
+function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+}
 
 function conceptOf(ctx: KindContext, m: Record<string, any>): unknown {
   if (m.medicationCodeableConcept) return m.medicationCodeableConcept;

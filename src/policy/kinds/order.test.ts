@@ -34,3 +34,35 @@ describe('order kind', () => {
     expect(runKind('order', { check: 'drug', valueSet: 'insulin-drugs' }, [], { order: drug as never }).finding.code).toBe('drug-not-identified');
   });
 });
+
+describe('order kind: the order\'s own code, and other orders of its set', () => {
+  const CPT = 'http://www.ama-assn.org/go/cpt';
+  const refill = (setOrders: unknown[]) => ({ ...order({ role: 'procedure', codings: [{ system: CPT, code: '95990' }] }), ref: 'ServiceRequest/r1', setOrders });
+  const self = { ref: 'ServiceRequest/r1', type: 'ServiceRequest', codings: [{ system: CPT, code: '95990' }], details: [] };
+  const em = (details: unknown[]) => ({ ref: 'ServiceRequest/em', type: 'ServiceRequest', codings: [{ system: CPT, code: '99213' }], details });
+
+  it('code: met when the order itself is in the value set', () => {
+    expect(runKind('order', { check: 'code', valueSet: 'pump-refill-codes' }, [], { order: refill([self]) as never }).status).toBe('met');
+    expect(runKind('order', { check: 'code', valueSet: 'pump-refill-physician-skill' }, [], { order: refill([self]) as never })).toMatchObject({ status: 'not-met', finding: { code: 'other-code' } });
+  });
+
+  it('in-set: a sibling (recognised or not) with or without the required detail', () => {
+    const p = { check: 'in-set', valueSet: 'em-office-outpatient', detailValueSet: 'cpt-modifier-25' };
+    expect(runKind('order', p, [], { order: refill([self]) as never })).toMatchObject({ empty: true, finding: { code: 'not-in-set' } });
+    expect(runKind('order', p, [], { order: refill([self, em([{ system: CPT, code: '25' }])]) as never }).status).toBe('met');
+    expect(runKind('order', p, [], { order: refill([self, em([])]) as never })).toMatchObject({ status: 'not-met', finding: { code: 'missing-detail' } });
+    expect(runKind('order', { ...p, missingDetail: 'not-documented' }, [], { order: refill([self, em([])]) as never }).status).toBe('not-documented');
+    expect(runKind('order', { check: 'in-set', valueSet: 'em-office-outpatient' }, [], { order: refill([self, em([])]) as never }).status).toBe('met');
+    expect(runKind('order', p, [], { order: { ...refill([]), setOrders: undefined } as never })).toMatchObject({ status: 'not-documented', finding: { code: 'unknown' } });
+  });
+});
+
+describe('order kind: a forbidden drug', () => {
+  it('the drug in the list ⇒ not met; another drug ⇒ met; none identified ⇒ empty', () => {
+    const withDrug = (ingredients: string[]) => ({ ...order({ hcpcs: 'E0783', pumpKind: 'implantable' }), drug: { status: 'identified', ingredients, names: [], hcpcs: [] } });
+    const p = { check: 'drug', valueSet: 'heparin-drugs', forbidden: true };
+    expect(runKind('order', p, [], { order: withDrug(['5224']) as never })).toMatchObject({ status: 'not-met', finding: { code: 'forbidden-drug' } });
+    expect(runKind('order', p, [], { order: withDrug(['1292']) as never }).status).toBe('met');
+    expect(runKind('order', p, []).finding.code).toBe('drug-not-identified');
+  });
+});

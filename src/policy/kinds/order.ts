@@ -10,7 +10,7 @@ import { none, result } from './common.js';
 import { S } from './schema.js';
 import type { CriterionKind, KindContext, KindOutcome } from './types.js';
 
-type Check = 'has-pump' | 'pump-code' | 'forbidden-pump' | 'pairing' | 'companion' | 'pump-count' | 'setting' | 'drug';
+type Check = 'has-pump' | 'pump-code' | 'forbidden-pump' | 'pairing' | 'companion' | 'pump-count' | 'setting' | 'drug' | 'code' | 'in-set';
 
 export interface OrderParams {
   check: Check;
@@ -24,6 +24,12 @@ export interface OrderParams {
   includeOnRecord?: boolean;
   allowed?: ('home' | 'institutional')[];
   unknown?: 'met' | 'not-documented' | 'not-met';
+  /** drug: the drug in `valueSet` is what the rule forbids (an exclusion list): in the set ⇒ not met, otherwise met. */
+  forbidden?: boolean;
+  /** in-set: the order of the set must also carry a detail (ServiceRequest.orderDetail, e.g. a CPT modifier) in this set. */
+  detailValueSet?: string;
+  /** in-set: what a sibling without that detail means (default not-met). */
+  missingDetail?: 'not-documented' | 'not-met';
 }
 
 /** The PumpOrder fields of interfaces.md, all optional here: absent ⇒ unknown. */
@@ -42,7 +48,7 @@ export const order: CriterionKind<OrderParams> = {
     required: ['check'],
     additionalProperties: false,
     properties: {
-      check: { enum: ['has-pump', 'pump-code', 'forbidden-pump', 'pairing', 'companion', 'pump-count', 'setting', 'drug'] },
+      check: { enum: ['has-pump', 'pump-code', 'forbidden-pump', 'pairing', 'companion', 'pump-count', 'setting', 'drug', 'code', 'in-set'] },
       valueSet: S.valueSet,
       skipValueSet: S.valueSet,
       pumpKind: { enum: ['external', 'implantable'] },
@@ -57,9 +63,12 @@ export const order: CriterionKind<OrderParams> = {
       includeOnRecord: { type: 'boolean' },
       allowed: { type: 'array', minItems: 1, items: { enum: ['home', 'institutional'] } },
       unknown: status,
+      forbidden: { type: 'boolean' },
+      detailValueSet: S.valueSet,
+      missingDetail: { enum: ['not-documented', 'not-met'] },
     },
     allOf: [
-      { if: { properties: { check: { enum: ['pump-code', 'companion'] } } }, then: { required: ['valueSet'] } },
+      { if: { properties: { check: { enum: ['pump-code', 'companion', 'code', 'in-set'] } } }, then: { required: ['valueSet'] } },
       { if: { properties: { check: { const: 'forbidden-pump' } } }, then: { anyOf: [{ required: ['valueSet'] }, { required: ['pumpKind'] }] } },
       { if: { properties: { check: { const: 'pairing' } } }, then: { required: ['table'] } },
       { if: { properties: { check: { const: 'pump-count' } } }, then: { required: ['max'] } },
@@ -78,6 +87,8 @@ export const order: CriterionKind<OrderParams> = {
       case 'pump-count': return pumpCount(ctx, p);
       case 'setting': return setting(ctx, p);
       case 'drug': return drug(ctx, p);
+      case 'code': return ownCode(ctx, p);
+      case 'in-set': return inOrderSet(ctx, p);
     }
   },
 };
@@ -238,6 +249,33 @@ function drug(ctx: KindContext, p: OrderParams): KindOutcome {
   }
   const values = { ...(p.valueSet ? { valueSet: p.valueSet } : {}), ...(d?.status === 'identified' && d.display ? { drug: d.display } : {}) };
   if (codings.length === 0) return { status: 'not-documented', empty: true, finding: { kind: 'order', code: 'drug-not-identified', values }, evidence: [{ reference: o.ref, value: o.label }] };
-  if (!p.valueSet || codings.some((c) => ctx.valueSets.contains(p.valueSet!, c))) return result('met', 'order', 'ok', ev, values);
+  const inList = !p.valueSet || codings.some((c) => ctx.valueSets.contains(p.valueSet!, c));
+  if (p.forbidden && p.valueSet) return inList ? result('not-met', 'order', 'forbidden-drug', ev, values) : result('met', 'order', 'ok', ev, values);
+  if (inList) return result('met', 'order', 'ok', ev, values);
   return result('not-met', 'order', 'drug-not-in-set', ev, values);
+}
+
+/** The order itself is coded in the value set (e.g. a refill code rather than an interrogation-only code). */
+function ownCode(ctx: KindContext, p: OrderParams): KindOutcome {
+  const o = ctx.order;
+  const ev = [{ reference: o.ref, value: o.label }];
+  return inSet(ctx, p.valueSet, self(o)) ? result('met', 'order', 'ok', ev, { valueSet: p.valueSet! }) : result('not-met', 'order', 'other-code', ev, { valueSet: p.valueSet! });
+}
+
+/**
+ * Another draft order of the same set, recognised or not, is coded in the value set (an E/M visit ordered with a
+ * refill); with `detailValueSet` it must carry that detail too (modifier 25). None in the set ⇒ empty (`absent`).
+ */
+function inOrderSet(ctx: KindContext, p: OrderParams): KindOutcome {
+  const o = ctx.order;
+  const set = o.setOrders;
+  const values = { valueSet: p.valueSet!, ...(p.detailValueSet ? { detailValueSet: p.detailValueSet } : {}) };
+  if (set === undefined) return { status: 'not-documented', finding: { kind: 'order', code: 'unknown', values: { ...values, field: 'setOrders' } }, evidence: [] };
+  const found = set.filter((x) => x.ref !== o.ref && x.codings.some((c) => ctx.valueSets.contains(p.valueSet!, c)));
+  if (found.length === 0) return { ...none('order', [], values), finding: { kind: 'order', code: 'not-in-set', values } };
+  const label = (x: (typeof found)[number]) => x.codings.map((c) => c.code).join(', ');
+  if (!p.detailValueSet) return result('met', 'order', 'ok', found.map((x) => ({ reference: x.ref, value: label(x) })), values);
+  const withDetail = found.filter((x) => x.details.some((c) => ctx.valueSets.contains(p.detailValueSet!, c)));
+  if (withDetail.length > 0) return result('met', 'order', 'ok', withDetail.map((x) => ({ reference: x.ref, value: label(x), note: 'with the required modifier' })), values);
+  return result(p.missingDetail ?? 'not-met', 'order', 'missing-detail', found.map((x) => ({ reference: x.ref, value: label(x), note: 'without the required modifier' })), values);
 }

@@ -16,3 +16,10 @@ describe('procedure kind', () => {
     expect(runKind('procedure', { valueSet: 'dsmt-procedures', orEncounterType: true }, [enc]).status).toBe('met');
   });
 });
+
+describe('procedure kind: expect none', () => {
+  it('a completed procedure contradicts; none is empty', () => {
+    expect(runKind('procedure', { valueSet: 'dsmt-procedures', expect: 'none' }, [proc('completed')])).toMatchObject({ status: 'not-met', finding: { code: 'present' } });
+    expect(runKind('procedure', { valueSet: 'dsmt-procedures', expect: 'none' }, [proc('in-progress')]).empty).toBe(true);
+  });
+});

@@ -7,7 +7,7 @@ import { title } from './condition.js';
 import { S } from './schema.js';
 import type { CriterionKind } from './types.js';
 
-export interface ProcedureParams { valueSet: string; status?: string[]; orEncounterType?: boolean; window?: WindowParams; where?: string | string[] }
+export interface ProcedureParams { valueSet: string; status?: string[]; orEncounterType?: boolean; window?: WindowParams; where?: string | string[]; expect?: 'present' | 'none' }
 
 interface Proc { resourceType: string; id?: string; status?: string; code?: { text?: string; coding?: { display?: string; code?: string }[] }; performedDateTime?: string; performedPeriod?: { start?: string; end?: string } }
 interface Enc { resourceType: string; id?: string; status?: string; type?: { text?: string; coding?: { display?: string; code?: string }[] }[]; period?: { start?: string; end?: string } }
@@ -26,6 +26,7 @@ export const procedure: CriterionKind<ProcedureParams> = {
       orEncounterType: { type: 'boolean' },
       window: S.window,
       where: S.where,
+      expect: { enum: ['present', 'none'] },
     },
   },
   dataRequirements: (p) => [
@@ -58,6 +59,8 @@ export const procedure: CriterionKind<ProcedureParams> = {
     const values = { valueSet: p.valueSet, title: title(ctx, p.valueSet), count: evidence.length };
     if (evidence.length === 0) return none('procedure', anchorEvidence(win), values, win);
     evidence.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
+    // expect none: a recorded procedure contradicts the criterion (e.g. another programmable device implanted).
+    if (p.expect === 'none') return result('not-met', 'procedure', 'present', [...capEvidence(evidence, 3), ...anchorEvidence(win)], values, win);
     return result('met', 'procedure', 'found', [...capEvidence(evidence, 3), ...anchorEvidence(win)], values, win);
   },
 };
