@@ -580,7 +580,7 @@ describe('implantable order sets (issue 10): one card per order set, the billing
     const finding = response.cards.filter((c) => c.source.topic?.code === 'coverage-info' && c.indicator === 'warning');
     expect(finding).toHaveLength(1);
     expect((finding[0]!.extension as Record<string, unknown>)['davinci-crd.associated-resource']).toEqual([{ reference: 'DeviceRequest/dr-1' }, { reference: 'DeviceRequest/dr-2' }]);
-    expect(finding[0]!.detail).toContain('Also for **DeviceRequest dr-2');
+    expect(finding[0]!.detail).toContain('Also for **E0783');
     expect(finding[0]!.detail).toContain('**Billing:** Implantable pumps are billed to the A/B MAC, not the DME MAC (CMS MLN)');
     expect(perOrder.map((o) => o.cards.map((c) => c.uuid))).toEqual([[finding[0]!.uuid], [finding[0]!.uuid]]);
     expect(response.systemActions).toHaveLength(2);

@@ -425,7 +425,12 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
     const notCovered = det.outcome === 'not-covered';
     const { list, met, hidden } = openChecklist(det.root, {
       ...(notCovered ? { only: 'not-met' as const } : {}),
-      annotate: (c) => (!notCovered && qUrl && (c.op === 'leaf' || c.op === 'firstDocumented' || c.op === 'not') && formAnswers(c) ? 'can be answered in the documentation form' : undefined),
+      // A bare question (an attestation leaf) is covered by the lead's "answer the open questions on the form"; a
+      // requirement the record or the form can meet says so on its line.
+      annotate: (c) =>
+        !notCovered && qUrl && (c.op === 'firstDocumented' || c.op === 'not' || (c.op === 'leaf' && c.finding?.kind !== 'attestation')) && formAnswers(c)
+          ? 'can be answered in the documentation form'
+          : undefined,
     });
     if (list) parts.push(list);
     parts.push(
@@ -454,6 +459,8 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
 /** An undocumented criterion the documentation form can answer (itself or an undocumented part of it). */
 function formAnswers(c: CriterionResult): boolean {
   if (c.status !== 'not-documented') return false;
+  // Already answered (a "no" that leaves it undocumented, another answer): never offered again.
+  if (c.finding?.kind === 'attestation' && c.finding.code !== 'none') return false;
   return hasQuestionnaireRemedy(c) || (c.children ?? []).some(formAnswers);
 }
 

@@ -39,14 +39,16 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'encounter/too-old': (v) => `last visit with the treating practitioner ${v.daysBefore} days ago (one is needed on or after ${v.earliest})`,
   // Never the questionnaire id or linkId: the criterion's own text says what was asked.
   'attestation/none': () => 'not yet answered in the documentation form',
+  // An answer already given is reported as given ("answered … in the documentation questionnaire"), never next to an
+  // invitation to the form: a card must not invite a clinician to change an answer.
   'attestation/no': (v) =>
     v.min !== undefined
-      ? `answered ${v.answer} in the documentation form (at least ${v.min} required)`
+      ? `answered ${v.answer} in the documentation questionnaire (at least ${v.min} required)`
       : v.answer !== undefined
-        ? `answered “${v.answer}” in the documentation form`
-        : 'answered “no” in the documentation form',
-  'attestation/no-soft': () => 'the documentation form answers “no”: the record must show this before the claim',
-  'attestation/other-answer': (v) => `the documentation form answers “${v.answer}”, which does not show this`,
+        ? `answered “${v.answer}” in the documentation questionnaire`
+        : 'answered “no” in the documentation questionnaire',
+  'attestation/no-soft': () => 'answered “no” in the documentation questionnaire: the record must show this before the claim',
+  'attestation/other-answer': (v) => `answered “${v.answer}” in the documentation questionnaire, which does not show this`,
   'allergy/drug-unknown': () => 'the pump drug is not identified, so allergies to it could not be checked',
   'allergy/present': (v) => `${lower(String(v.title))} recorded as an allergy`,
   'allergy/none': (v) => `no ${lower(String(v.title))} allergy on record`,

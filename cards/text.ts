@@ -304,13 +304,16 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
     // A heading whose parts follow is named by its short label; a line that stands alone states the criterion.
     const name = expand && c.label ? c.label.charAt(0).toUpperCase() + c.label.slice(1) : c.text;
     const pieces = [`${MARK[c.status]} ${md(name)}`];
-    let reason = expand ? undefined : openReason(c);
+    // A question not yet answered needs no reason on its line: the mark says "not documented" and the card's lead
+    // says to answer the open questions on the form.
+    const unanswered = c.finding?.kind === 'attestation' && c.finding.code === 'none';
+    let reason = expand || unanswered ? undefined : openReason(c);
     if (!expand && !reason && group) {
       const decider = firstOpenLeaf(c, c.status);
       if (decider) reason = openReason(decider) ?? gapPhrases(decider)[0];
     }
     if (reason) pieces.push(md(reason));
-    else if (!group) {
+    else if (!group && !unanswered) {
       const evidence = c.evidence.map(evidenceText).filter(Boolean);
       if (evidence.length > 0) pieces.push(md(evidence.join(' · ')));
     }
