@@ -232,7 +232,11 @@ function findingCards(det: Determination, ctx: Ctx): Pending[] {
   const onDecisive = labs.length > 0 ? labs : fixes;
 
   const nextSteps: string[] = [];
-  if (labs.length > 0) nextSteps.push('Order the missing tests with the suggestions on this card.');
+  if (labs.length > 0) {
+    const retests = labs.filter((l) => det.unmet.some((u) => u.retest && l.criteria.includes(u.id)));
+    if (retests.length > 0) nextSteps.push('Repeat the test with the suggestion on this card: a new valid result can change this.');
+    if (retests.length < labs.length) nextSteps.push('Order the missing tests with the suggestions on this card.');
+  }
   if (fixes.length > 0) {
     const removes = fixes.every((f) => f.suggestion.actions?.every((a) => a.type === 'delete'));
     const verb = removes ? 'Remove the order' : 'Correct the order';

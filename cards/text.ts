@@ -292,8 +292,8 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
     // A decided alternative (not met), a second-choice alternative or a group at the depth limit is one line, with
     // the reason that decided it: what is still undocumented below a failed alternative no longer matters.
     const expand = group && !collapse && depth < maxDepth && !(alternative && c.status === 'not-met');
-    // A group below the top with one open part is that part (its heading repeats the parent's words).
-    if (expand && depth > 0 && open.length === 1) return walk(open[0]!, depth, alternative);
+    // A group with one open part is that part (its heading only repeats the part's words).
+    if (expand && open.length === 1) return walk(open[0]!, depth, alternative);
     // A heading whose parts follow is named by its short label; a line that stands alone states the criterion.
     const name = expand && c.label ? c.label.charAt(0).toUpperCase() + c.label.slice(1) : c.text;
     const pieces = [`${MARK[c.status]} ${md(name)}`];
