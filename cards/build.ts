@@ -16,6 +16,7 @@ import {
   composeSummary,
   contains,
   firstOpenLeaf,
+  isNotApplicable,
   parentOf,
   criterionShortName,
   fitSummary,
@@ -271,7 +272,7 @@ function decisiveCriteria(det: Determination): string[] {
 }
 
 function coveredCard(det: Determination, ctx: Ctx): Pending {
-  const n = topLevelRequirements(det.root, 'met').length;
+  const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
   const payer = det.policy?.payerLabel ?? 'payer';
   const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
   const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, 'sign', []));
@@ -338,7 +339,7 @@ function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: 
   const undocumented = openNames(det, 'not-documented').map(md);
   const sentences: string[] = [];
   if (det.outcome === 'covered') {
-    const n = topLevelRequirements(det.root, 'met').length;
+    const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
     sentences.push(
       hook === 'select'
         ? `**What this order will need**${under}: everything is already on file.`
@@ -391,11 +392,15 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
   if (det.root && det.outcome !== 'covered') {
     const qUrl = det.policy?.questionnaireId ? formLink(ctx, det.policy.questionnaireId) : undefined;
     // The form is offered only where an answer is missing: never next to a question already answered (a "no" is an answer).
-    const { list, met } = openChecklist(det.root, {
+    const { list, met, notApplicable } = openChecklist(det.root, {
       annotate: (c) => (qUrl && (c.op === 'leaf' || c.op === 'firstDocumented' || c.op === 'not') && formAnswers(c) ? 'can be answered in the documentation form' : undefined),
     });
     if (list) parts.push(list);
-    parts.push([met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met.` : '', list ? `(${LEGEND})` : ''].filter(Boolean).join(' '));
+    const rest = [
+      met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met` : '',
+      notApplicable > 0 ? `${plural(notApplicable, 'check does', 'checks do')} not apply to this order` : '',
+    ].filter(Boolean);
+    parts.push([rest.length > 0 ? `${rest.join('; ')}.` : '', list ? `(${LEGEND})` : ''].filter(Boolean).join(' '));
   } else if (det.message) {
     parts.push(md(det.message));
   }
@@ -445,7 +450,7 @@ function selectSummary(det: Determination): string {
   if (det.outcome === 'conditional' && det.undocumented.length > 0) return undocumentedSummary(det, 'select');
   if (det.unmet.length > 0 || det.outcome === 'not-covered') return findingSummary(det);
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'select');
-  const n = topLevelRequirements(det.root, 'met').length;
+  const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
   return fitSummary(`${short}: all ${n > 1 ? `${n} ` : ''}${payer} requirements already on file`);
 }
 

@@ -282,7 +282,7 @@ function openReason(c: CriterionResult): string | undefined {
  * not documented) with why, and below a group only its open parts (an alternative lists its options). Met
  * requirements are not listed — nor are checks that did not apply — only counted: `met` top-level requirements.
  */
-export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; open: number } {
+export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; notApplicable: number; open: number } {
   const maxDepth = options.maxDepth ?? 2;
   const lines: string[] = [];
   const walk = (c: CriterionResult, depth: number, alternative: boolean, collapse = false): void => {
@@ -321,7 +321,15 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
   const top = root.op === 'allOf' && root.children && root.children.length > 0 ? root.children : [root];
   const open = top.filter((c) => c.status !== 'met');
   for (const c of open) walk(c, 0, false);
-  return { list: lines.join('\n'), met: top.length - open.length, open: open.length };
+  const notApplicable = top.filter((c) => c.status === 'met' && isNotApplicable(c)).length;
+  return { list: lines.join('\n'), met: top.length - open.length - notApplicable, notApplicable, open: open.length };
+}
+
+/** A check that did not apply to this order (met only because it was not applicable): never counted as met. */
+export function isNotApplicable(c: CriterionResult): boolean {
+  if (c.finding?.code === 'not-applicable') return true;
+  const children = c.children ?? [];
+  return children.length > 0 && c.op === 'allOf' && children.every(isNotApplicable);
 }
 
 /** The first leaf below `node` with `status` (what decided a group's status). */
