@@ -318,7 +318,7 @@ function indeterminateCard(det: Determination, ctx: Ctx): Pending {
 function openNames(det: Determination, status?: CriterionResult['status']): string[] {
   if (!det.root) return [...new Set([...det.unmet, ...det.undocumented].filter((c) => !status || c.status === status).map((c) => criterionShortName(c)))];
   const open = topLevelRequirements(det.root, status ?? 'not-met').concat(status ? [] : topLevelRequirements(det.root, 'not-documented'));
-  return [...new Set(open.map(gapName))];
+  return [...new Set(open.map((r) => criterionShortName(gapNode(r), 90)))];
 }
 
 /** What is wrong with each unmet top-level requirement, in the words of the leaf that decided it. */
@@ -460,7 +460,8 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   const payer = det.policy?.payerLabel ?? 'payer';
   // Count requirements, not leaves: "C-peptide or antibody" is one requirement with two ways to meet it.
   const requirements = topLevelRequirements(det.root, 'not-documented');
-  const names = [...new Set((requirements.length > 0 ? requirements.map(gapName) : det.undocumented.map((c) => criterionShortName(c))))];
+  // Names as long as a summary can hold (a name cut short is not a whole phrase).
+  const names = [...new Set((requirements.length > 0 ? requirements.map((r) => criterionShortName(gapNode(r), 90)) : det.undocumented.map((c) => criterionShortName(c, 90))))];
   if (names.length === 1) {
     // A failed alternative explains why documentation is needed ("glucose log averages 2/day": CGM use would do).
     // Only a failed alternative within the gap itself: an unrelated "no" elsewhere would join two facts.
@@ -478,8 +479,14 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
             ...context.map((c) => `${c}; ${names[0]} not documented`),
             ...context.map((c) => `${payer} needs ${names[0]} documented — ${c}`),
             `${names[0]} not documented — required by ${payer}`,
+            ...context.map((c) => `${c}; a ${payer} requirement is not documented`),
+            `a ${payer} requirement is not documented`,
           ]
-        : [...context.map((c) => `${payer} will also need ${names[0]} — ${c}`), `${payer} will also need ${names[0]} (not yet on file)`];
+        : [
+            ...context.map((c) => `${payer} will also need ${names[0]} — ${c}`),
+            `${payer} will also need ${names[0]} (not yet on file)`,
+            `${payer} will also need an item not yet on file`,
+          ];
     return composeSummary(`${short}: `, candidates);
   }
   const head =

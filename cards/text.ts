@@ -104,7 +104,8 @@ const KEEP_CAPITAL = /^(Medicare|Medicaid|CSII|CGM|MDI|HbA1c|GAD65|IA-2|ZnT8|ICD
 
 /** A criterion named in a few words for summaries: its text up to the first comparison or clause break. */
 export function criterionShortName(c: CriterionResult, max = 40): string {
-  if (c.label) return truncateText(c.label, max);
+  // A policy's label is its short name: kept whole up to 60 characters.
+  if (c.label) return truncateText(c.label, Math.max(max, 60));
   let name = c.text.replace(/\s+/g, ' ').trim();
   const stop = name.search(/\s*(?:[≤≥<>=(;:,]| — | - | – |\bwith(?:in)?\b|\bof at least\b|\bat least\b)/u);
   if (stop > 3) name = name.slice(0, stop);
@@ -375,6 +376,9 @@ export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
 /** The first of `candidates` that fits as `prefix + candidate + suffix`; a whole phrase, never cut mid-way. */
 export function composeSummary(prefix: string, candidates: string[], suffix = ''): string {
   const tail = suffix ? ` ${suffix.trim()}` : '';
+  // A candidate holding a name cut short ("on record…") is not a whole phrase: used only when nothing else fits.
+  const whole = candidates.filter((c) => !c.includes(ELLIPSIS));
+  if (whole.length > 0 && whole.length < candidates.length) candidates = [...whole, ...candidates.filter((c) => c.includes(ELLIPSIS))];
   for (const c of candidates) {
     const s = `${prefix}${c}${tail}`.replace(/\s+/g, ' ').trim();
     if (s.length <= SUMMARY_MAX) return s;
