@@ -572,7 +572,13 @@ function smartCard(policy: PolicySummary, dets: Determination[], ctx: Ctx): Pend
   const questionnaire = ctx.opts.questionnaireUrl(policy.questionnaireId);
   const card: Card = {
     uuid: ctx.newUuid(),
-    summary: fitSummary(`Complete the ${policy.payerLabel} documentation form for ${policy.title}`),
+    // "… for External insulin pump (CSII, E0784) — Medicare" already names the payer: not twice.
+    summary: composeSummary('', [
+      policy.title.includes(policy.payerLabel)
+        ? `Complete the documentation form for ${policy.title}`
+        : `Complete the ${policy.payerLabel} documentation form for ${policy.title}`,
+      `Complete the ${policy.payerLabel} documentation form`,
+    ]),
     indicator: 'info',
     detail:
       `Opens the documentation app with the ${md(policy.title)} form, to record what the EHR cannot hold as data, for ` +
