@@ -65,7 +65,7 @@ export const LEGEND = '✗ not met · ? not documented';
 
 /** dev-24: the order in human terms, e.g. "E0784 External ambulatory infusion pump, insulin" (never its resource id). */
 export function orderName(order: InfusionOrder): string {
-  return order.label.replace(/\s+/g, ' ').trim() || orderShort(order);
+  return String(order.label ?? '').replace(/\s+/g, ' ').trim() || orderShort(order);
 }
 
 export function splitRef(ref: string): [string, string] {
