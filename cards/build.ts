@@ -16,6 +16,7 @@ import {
   composeSummary,
   contains,
   firstOpenLeaf,
+  isNotApplicable,
   parentOf,
   criterionShortName,
   fitSummary,
@@ -264,7 +265,11 @@ function findingCards(det: Determination, ctx: Ctx): Pending[] {
   const onDecisive = labs.length > 0 ? labs : fixes;
 
   const nextSteps: string[] = [];
-  if (labs.length > 0) nextSteps.push('Order the missing tests with the suggestions on this card.');
+  if (labs.length > 0) {
+    const retests = labs.filter((l) => det.unmet.some((u) => u.retest && l.criteria.includes(u.id)));
+    if (retests.length > 0) nextSteps.push('Repeat the test with the suggestion on this card: a new valid result can change this.');
+    if (retests.length < labs.length) nextSteps.push('Order the missing tests with the suggestions on this card.');
+  }
   if (fixes.length > 0) {
     const removes = fixes.every((f) => f.suggestion.actions?.every((a) => a.type === 'delete'));
     const verb = removes ? 'Remove the order' : 'Correct the order';
@@ -299,7 +304,7 @@ function decisiveCriteria(det: Determination): string[] {
 }
 
 function coveredCard(det: Determination, ctx: Ctx): Pending {
-  const n = topLevelRequirements(det.root, 'met').length;
+  const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
   const payer = det.policy?.payerLabel ?? 'payer';
   const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
   const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, 'sign', []));
@@ -345,7 +350,7 @@ function indeterminateCard(det: Determination, ctx: Ctx): Pending {
 function openNames(det: Determination, status?: CriterionResult['status']): string[] {
   if (!det.root) return [...new Set([...det.unmet, ...det.undocumented].filter((c) => !status || c.status === status).map((c) => criterionShortName(c)))];
   const open = topLevelRequirements(det.root, status ?? 'not-met').concat(status ? [] : topLevelRequirements(det.root, 'not-documented'));
-  return [...new Set(open.map(gapName))];
+  return [...new Set(open.map((r) => criterionShortName(gapNode(r), 90)))];
 }
 
 /** What is wrong with each unmet top-level requirement, in the words of the leaf that decided it. */
@@ -366,7 +371,7 @@ function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: 
   const undocumented = openNames(det, 'not-documented').map(md);
   const sentences: string[] = [];
   if (det.outcome === 'covered') {
-    const n = topLevelRequirements(det.root, 'met').length;
+    const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
     sentences.push(
       hook === 'select'
         ? `**What this order will need**${under}: everything is already on file.`
@@ -423,7 +428,7 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
     // Not covered: only what is not met is listed — what is undocumented cannot change the outcome, and listing it
     // (with the form next to it) would invite answers that change nothing.
     const notCovered = det.outcome === 'not-covered';
-    const { list, met, hidden } = openChecklist(det.root, {
+    const { list, met, notApplicable, hidden } = openChecklist(det.root, {
       ...(notCovered ? { only: 'not-met' as const } : {}),
       // A bare question (an attestation leaf) is covered by the lead's "answer the open questions on the form"; a
       // requirement the record or the form can meet says so on its line.
@@ -433,15 +438,12 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
           : undefined,
     });
     if (list) parts.push(list);
-    parts.push(
-      [
-        met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met.` : '',
-        hidden > 0 ? `${plural(hidden, 'other requirement is', 'other requirements are')} not documented.` : '',
-        list ? `(${LEGEND})` : '',
-      ]
-        .filter(Boolean)
-        .join(' '),
-    );
+    const rest = [
+      met > 0 ? `${plural(met, 'other requirement', 'other requirements')} met` : '',
+      notApplicable > 0 ? `${plural(notApplicable, 'check does', 'checks do')} not apply to this order` : '',
+      hidden > 0 ? `${plural(hidden, 'other requirement is', 'other requirements are')} not documented` : '',
+    ].filter(Boolean);
+    parts.push([rest.length > 0 ? `${rest.join('; ')}.` : '', list ? `(${LEGEND})` : ''].filter(Boolean).join(' '));
   } else if (det.message) {
     parts.push(md(det.message));
   }
@@ -502,7 +504,7 @@ function selectSummary(det: Determination): string {
   if (det.outcome === 'conditional' && det.undocumented.length > 0) return undocumentedSummary(det, 'select');
   if (det.unmet.length > 0 || det.outcome === 'not-covered') return findingSummary(det);
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'select');
-  const n = topLevelRequirements(det.root, 'met').length;
+  const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
   return fitSummary(`${short}: all ${n > 1 ? `${n} ` : ''}${payer} requirements already on file`);
 }
 
@@ -512,7 +514,8 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   const payer = det.policy?.payerLabel ?? 'payer';
   // Count requirements, not leaves: "C-peptide or antibody" is one requirement with two ways to meet it.
   const requirements = topLevelRequirements(det.root, 'not-documented');
-  const names = [...new Set((requirements.length > 0 ? requirements.map(gapName) : det.undocumented.map((c) => criterionShortName(c))))];
+  // Names as long as a summary can hold (a name cut short is not a whole phrase).
+  const names = [...new Set((requirements.length > 0 ? requirements.map((r) => criterionShortName(gapNode(r), 90)) : det.undocumented.map((c) => criterionShortName(c, 90))))];
   if (names.length === 1) {
     // A failed alternative explains why documentation is needed ("glucose log averages 2/day": CGM use would do).
     // Only a failed alternative within the gap itself: an unrelated "no" elsewhere would join two facts.
@@ -530,8 +533,14 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
             ...context.map((c) => `${c}; ${names[0]} not documented`),
             ...context.map((c) => `${payer} needs ${names[0]} documented — ${c}`),
             `${names[0]} not documented — required by ${payer}`,
+            ...context.map((c) => `${c}; a ${payer} requirement is not documented`),
+            `a ${payer} requirement is not documented`,
           ]
-        : [...context.map((c) => `${payer} will also need ${names[0]} — ${c}`), `${payer} will also need ${names[0]} (not yet on file)`];
+        : [
+            ...context.map((c) => `${payer} will also need ${names[0]} — ${c}`),
+            `${payer} will also need ${names[0]} (not yet on file)`,
+            `${payer} will also need an item not yet on file`,
+          ];
     return composeSummary(`${short}: `, candidates);
   }
   const head =
@@ -617,9 +626,14 @@ function smartCard(policy: PolicySummary, dets: Determination[], ctx: Ctx): Pend
   const questionnaire = ctx.opts.questionnaireUrl(policy.questionnaireId);
   const card: Card = {
     uuid: ctx.newUuid(),
-    // Whole phrases only: the full title when it fits, else its first part ("Deferoxamine by external infusion pump"),
-    // else no title at all.
-    summary: composeSummary(`Complete the ${policy.payerLabel} documentation form`, [` for ${policy.title}`, ` for ${policy.title.split(/ — | \(/)[0]!.trim()}`, '']),
+    // Whole phrases only; "… for External insulin pump (CSII, E0784) — Medicare" already names the payer: not twice.
+    summary: composeSummary('', [
+      policy.title.includes(policy.payerLabel)
+        ? `Complete the documentation form for ${policy.title}`
+        : `Complete the ${policy.payerLabel} documentation form for ${policy.title}`,
+      `Complete the ${policy.payerLabel} documentation form for ${policy.title.split(/ — | \(/)[0]!.trim()}`,
+      `Complete the ${policy.payerLabel} documentation form`,
+    ]),
     indicator: 'info',
     detail:
       `Opens the documentation app with the ${md(policy.title)} form, to record what the EHR cannot hold as data, for ` +

@@ -19,9 +19,10 @@ describe('openChecklist: the open items only', () => {
       leaf('b', 'not-documented', 'Fasting C-peptide', { reason: 'no fasting C-peptide on record' }),
       leaf('c', 'not-met', 'HbA1c above 7%', { reason: 'highest HbA1c 6.8%' }),
     ]);
-    const { list, met, open } = openChecklist(root);
+    const { list, met, notApplicable, open } = openChecklist(root);
     expect(list).toBe(['- ? Fasting C-peptide — no fasting C-peptide on record _(LCD L33794 IV)_', '- ✗ HbA1c above 7% — highest HbA1c 6.8% _(LCD L33794 IV)_'].join('\n'));
-    expect([met, open]).toEqual([2, 2]);
+    // The continued-coverage visit did not apply to this order: not counted as met.
+    expect([met, notApplicable, open]).toEqual([1, 1, 2]);
     expect(list).not.toContain('✓');
   });
 
@@ -123,6 +124,15 @@ describe('decisive card detail', () => {
     expect(no).toContain('answered “no”');
     expect(no).not.toMatch(/documentation form|\]\(/);
     expect(lines.find((l) => l.includes('Diabetes education'))).toContain('can be answered in the documentation form');
+  });
+
+  it('counts a check that did not apply apart from what is met', () => {
+    const root = group('root', 'allOf', 'All', [
+      leaf('dx', 'met', 'Diagnosis on record'),
+      { ...leaf('visit', 'met', 'Seen within 3 months'), finding: { kind: 'engine', code: 'not-applicable' } },
+      leaf('cp', 'not-met', 'Fasting C-peptide', { reason: 'fasting C-peptide 188% of the lower limit' }),
+    ]);
+    expect(build(root).detail).toContain('1 other requirement met; 1 check does not apply to this order.');
   });
 
   it('keeps the policy links in the detail when there is no reference card', () => {

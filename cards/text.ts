@@ -65,7 +65,7 @@ export const LEGEND = '✗ not met · ? not documented';
 
 /** dev-24: the order in human terms, e.g. "E0784 External ambulatory infusion pump, insulin" (never its resource id). */
 export function orderName(order: InfusionOrder): string {
-  return order.label.replace(/\s+/g, ' ').trim() || orderShort(order);
+  return String(order.label ?? '').replace(/\s+/g, ' ').trim() || orderShort(order);
 }
 
 export function splitRef(ref: string): [string, string] {
@@ -104,7 +104,8 @@ const KEEP_CAPITAL = /^(Medicare|Medicaid|CSII|CGM|MDI|HbA1c|GAD65|IA-2|ZnT8|ICD
 
 /** A criterion named in a few words for summaries: its text up to the first comparison or clause break. */
 export function criterionShortName(c: CriterionResult, max = 40): string {
-  if (c.label) return truncateText(c.label, max);
+  // A policy's label is its short name: kept whole up to 60 characters.
+  if (c.label) return truncateText(c.label, Math.max(max, 60));
   let name = c.text.replace(/\s+/g, ' ').trim();
   const stop = name.search(/\s*(?:[≤≥<>=(;:,]| — | - | – |\bwith(?:in)?\b|\bof at least\b|\bat least\b)/u);
   if (stop > 3) name = name.slice(0, stop);
@@ -289,7 +290,7 @@ function openReason(c: CriterionResult): string | undefined {
  * not documented) with why, and below a group only its open parts (an alternative lists its options). Met
  * requirements are not listed — nor are checks that did not apply — only counted: `met` top-level requirements.
  */
-export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; open: number; hidden: number } {
+export function openChecklist(root: CriterionResult, options: OpenChecklistOptions = {}): { list: string; met: number; notApplicable: number; open: number; hidden: number } {
   const maxDepth = options.maxDepth ?? 2;
   const lines: string[] = [];
   const walk = (c: CriterionResult, depth: number, alternative: boolean, collapse = false): void => {
@@ -299,8 +300,8 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
     // A decided alternative (not met), a second-choice alternative or a group at the depth limit is one line, with
     // the reason that decided it: what is still undocumented below a failed alternative no longer matters.
     const expand = group && !collapse && depth < maxDepth && !(alternative && c.status === 'not-met');
-    // A group below the top with one open part is that part (its heading repeats the parent's words).
-    if (expand && depth > 0 && open.length === 1) return walk(open[0]!, depth, alternative);
+    // A group with one open part is that part (its heading only repeats the part's words).
+    if (expand && open.length === 1) return walk(open[0]!, depth, alternative);
     // A heading whose parts follow is named by its short label; a line that stands alone states the criterion.
     const name = expand && c.label ? c.label.charAt(0).toUpperCase() + c.label.slice(1) : c.text;
     const pieces = [`${MARK[c.status]} ${md(name)}`];
@@ -335,7 +336,15 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
   const open = top.filter((c) => c.status !== 'met');
   const shown = options.only ? open.filter((c) => c.status === options.only) : open;
   for (const c of shown) walk(c, 0, false);
-  return { list: lines.join('\n'), met: top.length - open.length, open: shown.length, hidden: open.length - shown.length };
+  const notApplicable = top.filter((c) => c.status === 'met' && isNotApplicable(c)).length;
+  return { list: lines.join('\n'), met: top.length - open.length - notApplicable, notApplicable, open: shown.length, hidden: open.length - shown.length };
+}
+
+/** A check that did not apply to this order (met only because it was not applicable): never counted as met. */
+export function isNotApplicable(c: CriterionResult): boolean {
+  if (c.finding?.code === 'not-applicable') return true;
+  const children = c.children ?? [];
+  return children.length > 0 && c.op === 'allOf' && children.every(isNotApplicable);
 }
 
 /** The first leaf below `node` with `status` (what decided a group's status). */
@@ -388,6 +397,9 @@ export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
 /** The first of `candidates` that fits as `prefix + candidate + suffix`; a whole phrase, never cut mid-way. */
 export function composeSummary(prefix: string, candidates: string[], suffix = ''): string {
   const tail = suffix ? ` ${suffix.trim()}` : '';
+  // A candidate holding a name cut short ("on record…") is not a whole phrase: used only when nothing else fits.
+  const whole = candidates.filter((c) => !c.includes(ELLIPSIS));
+  if (whole.length > 0 && whole.length < candidates.length) candidates = [...whole, ...candidates.filter((c) => c.includes(ELLIPSIS))];
   for (const c of candidates) {
     const s = `${prefix}${c}${tail}`.replace(/\s+/g, ' ').trim();
     if (s.length <= SUMMARY_MAX) return s;

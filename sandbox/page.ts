@@ -75,7 +75,8 @@ function clientScript(cfg: SandboxPageConfig): string {
   function markdown(md) {
     return String(md || '').split(/\\n{2,}/).map((block) => {
       const lines = block.split('\\n');
-      if (lines.every((l) => /^\\s*[-*] /.test(l))) return '<ul>' + lines.map((l) => '<li>' + inline(l.replace(/^\\s*[-*] /, '')) + '</li>').join('') + '</ul>';
+      // Nested items (two spaces a level) are indented as an EHR's markdown renderer nests them.
+      if (lines.every((l) => /^\\s*[-*] /.test(l))) return '<ul>' + lines.map((l) => '<li style="margin-left:' + (Math.floor(l.search(/\\S/) / 2) * 1.2) + 'rem">' + inline(l.replace(/^\\s*[-*] /, '')) + '</li>').join('') + '</ul>';
       return '<p>' + lines.map(inline).join('<br>') + '</p>';
     }).join('');
   }

@@ -8,6 +8,7 @@ import { COVERAGE_INFORMATION_URL } from '../cards/coverage-information.js';
 import type { Action, Card } from '../src/cds/types.js';
 import type { AssertionRecord } from '../src/store/types.js';
 import { testApp } from './support/app.js';
+import { cardProblems } from './support/card-rules.js';
 import { HCPCS, hookBody, minimalPrefetch, pumpOrder, searchset } from './support/requests.js';
 
 const SIGN = '/cds-services/pumpcheck-order-sign';
@@ -51,6 +52,9 @@ async function sign(orders: FhirResource[], record: { conditions?: FhirResource[
   if (record.qr) prefetch.questionnaireResponses = searchset(record.qr);
   const body = hookBody({ orders, prefetch });
   const res = await request(t.app).post(SIGN).send(body);
+  // Issue 12: every card these policies send follows the card rules (no ids, whole-phrase summaries, …).
+  const cardRuleProblems = ((res.body.cards ?? []) as Card[]).flatMap((c) => cardProblems(c, { record: record.qr ?? [] }).map((p) => `${c.summary}: ${p}`));
+  expect(cardRuleProblems).toEqual([]);
   return { status: res.status, cards: res.body.cards ?? [], actions: res.body.systemActions ?? [], records: t.assertionSink.records.filter((r) => r.hookInstance === body.hookInstance) };
 }
 const rec = (c: Call, ref: string) => {

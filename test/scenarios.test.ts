@@ -8,6 +8,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertOnlyCoverageInfoAdded, checkCoverageInformation } from '../cards/checks.js';
 import { COVERAGE_INFORMATION_URL } from '../cards/coverage-information.js';
+import { cardProblems } from './support/card-rules.js';
 import { crdCardType } from './support/card-shapes.js';
 import { criterionShortName } from '../cards/text.js';
 import { validateCdsResponse } from '../src/cds/schemas.js';
@@ -242,6 +243,8 @@ describe.each(SCENARIOS.map((s) => [s.slug, s] as const))('%s', (_slug, s) => {
     }
     expect(mine.length).toBeGreaterThanOrEqual(1);
     const decisive = mine[0]!;
+    // Issue 12: every card of the example follows the card rules.
+    expect(c.body.cards.flatMap((card) => cardProblems(card, { record: s.patientResources }).map((p) => `${card.summary}: ${p}`))).toEqual([]);
     expect(decisive.indicator).toBe(e.cardIndicator);
     expect(decisive.source.label).toBe('Medicare — NCD 280.14 / LCD L33794');
     expect(decisive.summary.length).toBeLessThanOrEqual(139);
