@@ -7,7 +7,7 @@
 //   SMART documentation app (if configured) → Launch SMART Application (links all smart), once per policy
 import type { Action, Card, CdsResponse, Coding, Link, Suggestion } from '../src/cds/types.js';
 import type { CriterionResult, Determination, PolicySummary } from '../src/policy/types.js';
-import { coverageSystemAction } from './coverage-information.js';
+import { companionLines, coverageSystemAction } from './coverage-information.js';
 import { reasonText } from './findings.js';
 import { labSuggestions, orderFixSuggestions, type SuggestionContext } from './suggestions.js';
 import {
@@ -61,7 +61,8 @@ export interface BuiltCard {
 
 export interface BuiltResponse {
   response: CdsResponse;
-  perOrder: { orderRef: string; assertionId?: string; cards: BuiltCard[] }[];
+  /** `determinationRef`: a drug or supply line that carries its pump's determination (no determination of its own). */
+  perOrder: { orderRef: string; determinationRef?: string; assertionId?: string; cards: BuiltCard[] }[];
 }
 
 export const OVERRIDE_REASON_SYSTEM = 'http://pumpcheck.example.org/CodeSystem/override-reason';
@@ -100,6 +101,9 @@ export function buildHookResponse(determinations: Determination[], opts: BuildOp
   const systemActions: Action[] = [];
   const perOrder: BuiltResponse['perOrder'] = [];
 
+  // Lines of an order set without a determination of their own get their pump's coverage-information (once).
+  const ownDeterminations = new Set(determinations.map((d) => d.order.ref));
+  const doneLines = new Set<string>();
   for (const det of inScope) {
     const entry: BuiltResponse['perOrder'][number] = { orderRef: det.order.ref, cards: [] };
     perOrder.push(entry);
@@ -107,17 +111,17 @@ export function buildHookResponse(determinations: Determination[], opts: BuildOp
     pending.push(...(sign ? signCards(det, ctx) : selectCards(det, ctx)));
     if (det.coverageRef && det.policy && det.outcome !== 'no-policy') {
       const assertionId = opts.newAssertionId();
-      const action = coverageSystemAction(det, {
-        hook: opts.hook,
-        crdVersion: opts.crdVersion,
-        assertNoAuth: opts.assertNoAuth,
-        questionnaireUrl: opts.questionnaireUrl,
-        today: opts.today,
-        assertionId,
-      });
+      const ciOpts = { hook: opts.hook, crdVersion: opts.crdVersion, assertNoAuth: opts.assertNoAuth, questionnaireUrl: opts.questionnaireUrl, today: opts.today };
+      const action = coverageSystemAction(det, { ...ciOpts, assertionId });
       if (action) {
         systemActions.push(action);
         entry.assertionId = assertionId;
+        doneLines.add(det.order.ref);
+        // order-sign only: order-select limits its requirements to the orders the clinician selected (CRD hook-34).
+        for (const line of sign ? companionLines(det, ciOpts, opts.newAssertionId, ownDeterminations, doneLines) : []) {
+          systemActions.push(line.action);
+          perOrder.push({ orderRef: line.orderRef, determinationRef: line.determinationRef, assertionId: line.assertionId, cards: [] });
+        }
       }
     }
   }

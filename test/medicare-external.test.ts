@@ -227,6 +227,32 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     }
   });
 
+  it('every line of the order set carries the pump\'s coverage-information: a text-only drug and the supplies too, each with its own billing code and assertion id', async () => {
+    const orders = [
+      pumpOrder('dr-1', 'E0779', { basedOn: [{ reference: 'MedicationRequest/mr-m' }], groupIdentifier: { value: 'pain-set' } }),
+      { resourceType: 'MedicationRequest', id: 'mr-m', status: 'draft', intent: 'order', subject: { reference: 'Patient/pt-1' }, groupIdentifier: { value: 'pain-set' }, medicationCodeableConcept: { text: 'Morphine sulfate 1 mg/mL in NS, continuous infusion' } } as MedicationRequest,
+      pumpOrder('dr-sup', 'A4221', { groupIdentifier: { value: 'pain-set' } }),
+    ];
+    const c = await sign(orders as FhirResource[]);
+    // No cancer diagnosis: indication III is judged (never "covered" by the general rules alone).
+    const r = rec(c, 'DeviceRequest/dr-1');
+    expect(r.outcome, dump(c)).toBe('conditional');
+    expect(r.policies?.map((p) => p.id)).toContain('medicare-ind3-morphine-cancer-pain');
+    expect(coveredCodes(c)).toEqual({ 'DeviceRequest/dr-1': ['conditional'], 'MedicationRequest/mr-m': ['conditional'], 'DeviceRequest/dr-sup': ['conditional'] });
+    const sub = (ref: string, url: string) =>
+      c.actions
+        .filter((a) => `${a.resource?.resourceType}/${a.resource?.id}` === ref)
+        .flatMap((a) => ((a.resource as { extension?: { url: string; extension?: { url: string; valueString?: string; valueCoding?: { code?: string } }[] }[] }).extension ?? []))
+        .filter((e) => e.url === COVERAGE_INFORMATION_URL)
+        .flatMap((e) => (e.extension ?? []).filter((x) => x.url === url));
+    expect(sub('DeviceRequest/dr-sup', 'billingCode').map((x) => x.valueCoding?.code)).toEqual(['A4221']);
+    expect(sub('MedicationRequest/mr-m', 'billingCode')).toEqual([]);
+    const ids = ['DeviceRequest/dr-1', 'MedicationRequest/mr-m', 'DeviceRequest/dr-sup'].map((ref) => sub(ref, 'coverage-assertion-id')[0]?.valueString);
+    expect(new Set(ids).size).toBe(3);
+    // Each line's assertion is stored, with the pump's determination.
+    expect(rec(c, 'MedicationRequest/mr-m').outcome).toBe('conditional');
+  });
+
   it('situation D: milrinone with Stage D heart failure and the attested conditions → covered; without the GDMT answer → conditional', async () => {
     const all = { ...V_SETS, 'vD-gdmt': true, 'vD-bridge-or-palliative': true, 'vD-cardiologist-evaluation': true, 'vD-improvement-at-discharge': true };
     const orders = [pumpOrder('dr-1', 'E0781'), drugOrder('mr-mil', 'J2260', 'Injection, milrinone lactate, 5 mg')];

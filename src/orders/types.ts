@@ -57,6 +57,8 @@ export interface Companion {
   role: OrderRole;
   hcpcs?: string;
   codings: Coding[];
+  /** The draft order as received (never mutated): its line of the order set gets the set's coverage-information. */
+  resource?: OrderResource;
 }
 
 /** A draft order the service recognised as in scope (DESIGN's PumpOrder). */
