@@ -149,7 +149,7 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     const bare = await sign([pumpOrder('dr-1', 'E1399')]);
     expect(rec(bare, 'DeviceRequest/dr-1').outcome, dump(bare)).toBe('conditional');
     // E1399 is in the general rules' scope too: an undescribed item is never covered without its drug and indication.
-    expect(rec(bare, 'DeviceRequest/dr-1').undocumentedCriteria).toEqual(['ext-covered-indication-and-drug', 'excl-infusion-controller']);
+    expect(rec(bare, 'DeviceRequest/dr-1').undocumentedCriteria).toEqual(['excl-infusion-controller', 'ext-covered-indication-and-drug']);
   });
 
   it('IV pole E0776 with an ambulatory pump E0781 → not covered; with the stationary pump E0791 → covered', async () => {
