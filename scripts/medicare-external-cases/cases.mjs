@@ -1,5 +1,5 @@
 // The Medicare external-pump policy test cases (issue 9), one emit() per case file. Run with run.mjs.
-import { emit, cond, obs, qr, encounter, device, devOrder, drugOrder, met } from './lib.mjs';
+import { emit, cond, obs, qr, encounter, device, devOrder, drugOrder, met, withSubject } from './lib.mjs';
 
 // ---- shared pieces -------------------------------------------------------------------------------------------------
 const GEN = ['ext-pump-in-order-set', 'ext-pump-on-record', 'ext-home-setting'];
@@ -609,3 +609,25 @@ emit({ dir: CE, name: 'iv-pole-with-insulin-pump', given: 'Xavi', title: 'IV pol
   record: () => [cond('c-dm', 'E10.65', 'Type 1 diabetes mellitus with hyperglycemia', { onset: '1999-01-01' })],
   orders: () => [devOrder('dr-pump', 'E0784'), devOrder('dr-pole', 'E0776')],
   expected: exp('not-covered', { 'edit-iv-pole-stationary-only': 'not-met' }) });
+
+// V(D) condition 5 and V(E)(c), added with their criteria.
+const milrinoneOnRecord = () => ({ resourceType: 'MedicationStatement', id: 'ms-milrinone', status: 'active', medicationCodeableConcept: { coding: [{ system: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'J2260', display: 'Injection, milrinone lactate, 5 mg' }], text: 'Milrinone 0.375 mcg/kg/min home infusion' }, subject: { reference: `Patient/${'x'}` }, effectivePeriod: { start: '2025-12-01' }, dateAsserted: '2026-03-20' });
+const hfVisit = (id, day) => ({ resourceType: 'Encounter', id, status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB', display: 'ambulatory' }, type: [{ text: 'Heart failure clinic follow-up' }], participant: [{ individual: { reference: 'PractitionerRole/pr-1' } }], period: { start: `${day}T15:00:00Z`, end: `${day}T15:40:00Z` } });
+for (const [day, gap, outcome] of [['2025-12-31', 91, 'covered'], ['2025-12-30', 92, 'not-covered']]) {
+  emit({ dir: VD, name: `continued-evaluation-${gap}-days-ago`, given: 'Yusuf', title: `Milrinone by E0781 continued after 4 months at home, last heart-failure evaluation ${gap} days before the order — ${outcome}`,
+    exercises: `L33794 V(D) via digest (NW 003 D.5): evaluation every three months, read as 91 days (parameter vDVisitDaysMax) — ${gap === 91 ? 'exactly 91' : 'one day over'}; applies once the inotrope has been in use for that long`,
+    record: () => [stageD(), withSubject(milrinoneOnRecord()), withSubject(hfVisit('enc-hf', day)), qr('qr-1', VD_ALL)],
+    orders: () => [pumpWith('E0781'), drug('milrinone', { hours: 24 })],
+    expected: exp(outcome, { 'vD-evaluation-every-3-months': outcome === 'covered' ? 'met' : 'not-met' }, outcome === 'covered' ? null : warn('92 days ago')) });
+}
+const sscPh = () => [cond('c-ssc', 'M34.0', 'Progressive systemic sclerosis'), cond('c-ph', 'I27.29', 'Other secondary pulmonary hypertension'), mpap('o-mpap', 36)];
+emit({ dir: VE, name: 'secondary-ph-progressed-covered', given: 'Zara', title: 'Treprostinil on K0455 for pulmonary hypertension secondary to systemic sclerosis that progressed despite maximal treatment — covered',
+  exercises: 'L33794 V(E) via digest (NW 003 E 2(a)): secondary PH must have progressed despite maximal treatment of the condition',
+  record: () => [...sscPh(), qr('qr-1', { ...VE_ALL, 'vE-progressed': true })],
+  orders: () => epo('K0455', 'treprostinil'),
+  expected: exp('covered', met('vE-progressed-despite-treatment', 'vE-qualifying-ph'), null) });
+emit({ dir: VE, name: 'secondary-ph-progression-not-documented', given: 'Amos', title: 'Treprostinil on K0455 for pulmonary hypertension secondary to systemic sclerosis, progression despite treatment not documented — documentation needed (conditional)',
+  exercises: 'L33794 V(E) via digest (NW 003 E 2(a)); applies only when a listed associated condition is on record',
+  record: () => [...sscPh(), qr('qr-1', VE_ALL)],
+  orders: () => epo('K0455', 'treprostinil'),
+  expected: exp('conditional', { 'vE-progressed-despite-treatment': 'not-documented' }, warn('PH progressed despite treatment')) });

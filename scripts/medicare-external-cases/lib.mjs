@@ -14,6 +14,8 @@ const QURL = 'http://pumpcheck.example.org/fhir/Questionnaire/external-pump-docu
 
 let P = 'pt-x';
 const subj = () => ({ reference: `Patient/${P}` });
+/** A resource written inline gets the case's patient as its subject. */
+export const withSubject = (r) => ({ ...r, subject: subj() });
 export function patient(name, birthDate = '1954-03-12', gender = 'female') {
   return { resourceType: 'Patient', id: P, identifier: [{ system: 'https://ehr.example.org/mrn', value: `MRN-${P.slice(3)}` }], name: [{ family: 'Example', given: [name] }], gender, birthDate };
 }
