@@ -210,11 +210,11 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     expect(decisive(nodx).summary).toMatch(/iron overload/);
   });
 
-  it('deferoxamine ordered with no pump and none on record → the drug is not payable without a covered pump (documentation needed)', async () => {
+  it('deferoxamine ordered with no pump and none on record → the drug is not payable without a covered pump (not covered)', async () => {
     const c = await cases.deferoxamineAlone!();
     const r = rec(c, 'MedicationRequest/mr-def');
-    expect(r.outcome, dump(c)).toBe('conditional');
-    expect(r.undocumentedCriteria).toContain('ext-pump-on-record');
+    expect(r.outcome, dump(c)).toBe('not-covered');
+    expect(r.unmetCriteria).toContain('ext-pump-on-record');
   });
 
   it('a drug on no indication list (meperidine J2175, excluded from situation B) → individual consideration by the DME MAC, never covered', async () => {

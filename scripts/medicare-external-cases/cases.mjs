@@ -91,11 +91,11 @@ emit({ dir: I1, name: 'deferoxamine-on-k0455', given: 'Gale', title: 'Deferoxami
   record: () => [ironDx()],
   orders: () => [pumpWith('K0455'), drug('deferoxamine', { hours: 10 })],
   expected: exp('not-covered', { 'ind1-pump-fits-drug': 'not-met' }, warn('K0455')) });
-emit({ dir: I1, name: 'drug-alone-no-pump', given: 'Harper', title: 'Deferoxamine ordered alone, no pump ordered and none on record — a drug is payable only with a covered pump (documentation needed)',
+emit({ dir: I1, name: 'drug-alone-no-pump', given: 'Harper', title: 'Deferoxamine ordered alone, no pump ordered and none on record — a drug is payable only with a covered pump (not covered)',
   exercises: 'NCD 280.14 B.1 NOTE; A52507 via digest (drugs billed without a covered pump are denied)',
   record: () => [ironDx()],
   orders: () => [drugOrder('mr-drug', DRUGS.deferoxamine, { hours: 10 })],
-  expected: { [MR]: { outcome: 'conditional', criteria: { 'ext-pump-in-order-set': 'not-met', 'ext-pump-on-record': 'not-documented' } } } });
+  expected: { [MR]: { outcome: 'not-covered', criteria: { 'ext-pump-in-order-set': 'not-met', 'ext-pump-on-record': 'not-met' } } } });
 emit({ dir: I1, name: 'drug-refill-pump-on-record', given: 'Indy', title: 'Deferoxamine refill ordered alone for a patient whose E0779 pump is on record — covered',
   exercises: 'NCD 280.14 B.1 NOTE (drug of a covered pump): the pump on record (active Device E0779) counts',
   record: () => [ironDx(), device('dev-pump', 'E0779', 'Ambulatory infusion pump (patient-owned)')],
@@ -631,3 +631,26 @@ emit({ dir: VE, name: 'secondary-ph-progression-not-documented', given: 'Amos', 
   record: () => [...sscPh(), qr('qr-1', VE_ALL)],
   orders: () => epo('K0455', 'treprostinil'),
   expected: exp('conditional', { 'vE-progressed-despite-treatment': 'not-documented' }, warn('PH progressed despite treatment')) });
+
+// Supplies ordered without a pump (a refill), added with medicare-external-supplies.
+const SUP = 'medicare-external-supplies';
+const SUPPLY = 'DeviceRequest/dr-supply';
+emit({ dir: SUP, name: 'a4221-refill-pump-on-record-covered', given: 'Bea', title: 'A4221 catheter supplies (4 weeks) ordered alone for a patient whose E0781 pump is on record — covered',
+  exercises: 'NCD 280.14 B.1 NOTE (supplies of a covered pump); A52507 supply association via digest (A4221 with E0779/E0780/E0781/E0791/K0455)',
+  record: () => [ironDx(), device('dev-pump', 'E0781', 'Ambulatory infusion pump (patient-owned)')],
+  orders: () => [devOrder('dr-supply', 'A4221', { quantityWeeks: 4 })],
+  expected: { [SUPPLY]: { outcome: 'covered', criteria: met(...GEN), card: null } } });
+emit({ dir: SUP, name: 'a4222-alone-no-pump', given: 'Cato', title: 'A4222 infusion cassettes ordered alone, no pump ordered and none on record — supplies are payable only with a covered pump (not covered)',
+  exercises: 'NCD 280.14 B.1 NOTE; A52507 via POLICY-DIGEST §1.1 G2 / §1.6 (billed without a covered pump: no benefit)',
+  orders: () => [devOrder('dr-supply', 'A4222', { quantityWeeks: 4 })],
+  expected: { [SUPPLY]: { outcome: 'not-covered', criteria: { 'ext-pump-in-order-set': 'not-met', 'ext-pump-on-record': 'not-met' } } } });
+emit({ dir: SUP, name: 'a4221-refill-inpatient', given: 'Dov', title: 'A4221 supplies ordered during an inpatient stay for a patient with an E0781 pump on record — not for home use (not covered)',
+  exercises: 'NCD 280.14 B.1 (external pumps and their supplies for the home); UHC MCS051.01 Part B vs Part D ¶3',
+  record: () => [device('dev-pump', 'E0781', 'Ambulatory infusion pump (patient-owned)'), encounter('enc-inpt', 'IMP', 'inpatient encounter')],
+  orders: () => [devOrder('dr-supply', 'A4221', { quantityWeeks: 4, encounter: 'enc-inpt' })],
+  expected: { [SUPPLY]: { outcome: 'not-covered', criteria: { 'ext-home-setting': 'not-met' } } } });
+emit({ dir: CE, name: 'non-insulin-supplies-refill-e0784-on-record', given: 'Enzo', title: 'A4222 cassettes ordered alone for a patient whose pump on record is the insulin pump E0784 — non-insulin supplies with E0784 are incorrect coding (not covered)',
+  exercises: 'A52507 supply association via POLICY-DIGEST §1.8 (A4221, A4222, K0552 with E0784: incorrect coding) — against the pump on record',
+  record: () => [device('dev-pump', 'E0784', 'Insulin pump (patient-owned)')],
+  orders: () => [devOrder('dr-supply', 'A4222', { quantityWeeks: 4 })],
+  expected: { [SUPPLY]: { outcome: 'not-covered', criteria: { 'edit-non-insulin-supplies-not-e0784': 'not-met' } } } });
