@@ -7,7 +7,7 @@
 //   SMART documentation app (if configured) → Launch SMART Application (links all smart), once per policy
 import type { Action, Card, CdsResponse, Coding, Link, Suggestion } from '../src/cds/types.js';
 import type { CriterionResult, Determination, PolicySummary } from '../src/policy/types.js';
-import { coverageSystemAction } from './coverage-information.js';
+import { companionLines, coverageSystemAction } from './coverage-information.js';
 import { reasonText } from './findings.js';
 import { labSuggestions, orderFixSuggestions, type SuggestionContext } from './suggestions.js';
 import {
@@ -70,7 +70,8 @@ export interface BuiltCard {
 
 export interface BuiltResponse {
   response: CdsResponse;
-  perOrder: { orderRef: string; assertionId?: string; cards: BuiltCard[] }[];
+  /** `determinationRef`: a drug or supply line that carries its pump's determination (no determination of its own). */
+  perOrder: { orderRef: string; determinationRef?: string; assertionId?: string; cards: BuiltCard[] }[];
 }
 
 export const OVERRIDE_REASON_SYSTEM = 'http://pumpcheck.example.org/CodeSystem/override-reason';
@@ -114,6 +115,9 @@ export function buildHookResponse(determinations: Determination[], opts: BuildOp
   // One card per order set: orders of one set judged alike (e.g. an implantable pump and its implant procedure) share
   // their cards; each keeps its own determination and coverage-information.
   const sameFindings = new Map<string, Pending[]>();
+  // Lines of an order set without a determination of their own get their pump's coverage-information (once).
+  const ownDeterminations = new Set(determinations.map((d) => d.order.ref));
+  const doneLines = new Set<string>();
   for (const det of inScope) {
     const entry: BuiltResponse['perOrder'][number] = { orderRef: det.order.ref, cards: [] };
     perOrder.push(entry);
@@ -129,17 +133,17 @@ export function buildHookResponse(determinations: Determination[], opts: BuildOp
     }
     if (det.coverageRef && det.policy && det.outcome !== 'no-policy') {
       const assertionId = opts.newAssertionId();
-      const action = coverageSystemAction(det, {
-        hook: opts.hook,
-        crdVersion: opts.crdVersion,
-        assertNoAuth: opts.assertNoAuth,
-        questionnaireUrl: opts.questionnaireUrl,
-        today: opts.today,
-        assertionId,
-      });
+      const ciOpts = { hook: opts.hook, crdVersion: opts.crdVersion, assertNoAuth: opts.assertNoAuth, questionnaireUrl: opts.questionnaireUrl, today: opts.today };
+      const action = coverageSystemAction(det, { ...ciOpts, assertionId });
       if (action) {
         systemActions.push(action);
         entry.assertionId = assertionId;
+        doneLines.add(det.order.ref);
+        // order-sign only: order-select limits its requirements to the orders the clinician selected (CRD hook-34).
+        for (const line of sign ? companionLines(det, ciOpts, opts.newAssertionId, ownDeterminations, doneLines) : []) {
+          systemActions.push(line.action);
+          perOrder.push({ orderRef: line.orderRef, determinationRef: line.determinationRef, assertionId: line.assertionId, cards: [] });
+        }
       }
     }
   }

@@ -181,3 +181,54 @@ export function coverageSystemAction(det: Determination, opts: CoverageInfoOptio
     resource: withCoverageInformation(det.order.resource, ext),
   };
 }
+
+/** A line of an order set that carries its pump's determination (see `companionLines`). */
+export interface CompanionLine {
+  orderRef: string;
+  /** The pump order whose determination the line carries. */
+  determinationRef: string;
+  assertionId: string;
+  action: Action;
+}
+
+/**
+ * The drug and supply lines of a pump's order set that have no determination of their own (`ownDeterminations`) and
+ * no update yet (`done`, shared across the response): a drug or supply ordered with a pump is covered as that pump's
+ * supply (NCD 280.14 B.1 NOTE; A52507), so each line carries the pump's outcome, reason and questionnaire in its own
+ * coverage-information — with its own billing code (the drug's J-code, the supply's code, none when uncoded) and its
+ * own assertion id (CRD: one assertion per coverage-information).
+ */
+export function companionLines(
+  det: Determination,
+  opts: Omit<CoverageInfoOptions, 'assertionId'>,
+  newAssertionId: () => string,
+  ownDeterminations: ReadonlySet<string>,
+  done: Set<string>,
+): CompanionLine[] {
+  if (det.order.role !== 'pump' || !det.policy) return [];
+  const out: CompanionLine[] = [];
+  const [type, id] = splitRef(det.order.ref);
+  for (const c of det.order.companions) {
+    if (c.ref === det.order.ref || !c.resource || (c.role !== 'drug' && c.role !== 'supply')) continue;
+    if (ownDeterminations.has(c.ref) || done.has(c.ref)) continue;
+    const line: Determination = { ...det, order: { ...det.order, ref: c.ref, role: c.role, resource: c.resource, codings: c.codings, ...(c.hcpcs ? { hcpcs: c.hcpcs } : { hcpcs: undefined }) } };
+    const assertionId = newAssertionId();
+    const ext = buildCoverageInformation(line, { ...opts, assertionId });
+    if (!ext) continue;
+    done.add(c.ref);
+    const covered = ext.extension?.find((e) => e.url === 'covered')?.valueCode ?? '';
+    const words = det.outcome === 'indeterminate' ? COVERED_WORDS.indeterminate : COVERED_WORDS[covered] ?? covered;
+    const [ct, cid] = splitRef(c.ref);
+    out.push({
+      orderRef: c.ref,
+      determinationRef: det.order.ref,
+      assertionId,
+      action: {
+        type: 'update',
+        description: `Record ${det.policy.payerLabel} coverage information (${words}) on ${ct} ${cid}${c.hcpcs ? ` (${c.hcpcs})` : ''}, ordered with ${type} ${id}${det.order.hcpcs ? ` (${det.order.hcpcs})` : ''}`,
+        resource: withCoverageInformation(c.resource, ext),
+      },
+    });
+  }
+  return out;
+}

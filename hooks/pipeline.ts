@@ -169,7 +169,7 @@ export async function runOrderHook(hook: HookName, serviceId: string, call: Hook
   const shared = sharedCards(built.response, built.perOrder);
   for (const item of built.perOrder) {
     if (!item.assertionId) continue;
-    const determination = determinations.find((d) => d.order.ref === item.orderRef);
+    const determination = determinations.find((d) => d.order.ref === (item.determinationRef ?? item.orderRef));
     const practitioner = determination?.order.requester ?? context.userId;
     const site = siteOf(gathered.record, context, determination?.order.requester);
     deps.assertionSink.record({

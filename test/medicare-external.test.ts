@@ -153,7 +153,7 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     const bare = await sign([pumpOrder('dr-1', 'E1399')]);
     expect(rec(bare, 'DeviceRequest/dr-1').outcome, dump(bare)).toBe('conditional');
     // E1399 is in the general rules' scope too: an undescribed item is never covered without its drug and indication.
-    expect(rec(bare, 'DeviceRequest/dr-1').undocumentedCriteria).toEqual(['ext-covered-indication-and-drug', 'excl-infusion-controller']);
+    expect(rec(bare, 'DeviceRequest/dr-1').undocumentedCriteria).toEqual(['excl-infusion-controller', 'ext-covered-indication-and-drug']);
   });
 
   it('IV pole E0776 with an ambulatory pump E0781 → not covered; with the stationary pump E0791 → covered', async () => {
@@ -214,11 +214,11 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
     expect(decisive(nodx).summary).toMatch(/iron overload/);
   });
 
-  it('deferoxamine ordered with no pump and none on record → the drug is not payable without a covered pump (documentation needed)', async () => {
+  it('deferoxamine ordered with no pump and none on record → the drug is not payable without a covered pump (not covered)', async () => {
     const c = await cases.deferoxamineAlone!();
     const r = rec(c, 'MedicationRequest/mr-def');
-    expect(r.outcome, dump(c)).toBe('conditional');
-    expect(r.undocumentedCriteria).toContain('ext-pump-on-record');
+    expect(r.outcome, dump(c)).toBe('not-covered');
+    expect(r.unmetCriteria).toContain('ext-pump-on-record');
   });
 
   it('a drug on no indication list (meperidine J2175, excluded from situation B) → individual consideration by the DME MAC, never covered', async () => {
@@ -229,6 +229,32 @@ describe('Medicare external pumps over HTTP (issue 9)', () => {
       expect(r.undocumentedCriteria).toEqual(['ext-other-uses-individual-consideration']);
       expect(decisive(c).summary).toMatch(/individual consideration by the DME MAC/);
     }
+  });
+
+  it('every line of the order set carries the pump\'s coverage-information: a text-only drug and the supplies too, each with its own billing code and assertion id', async () => {
+    const orders = [
+      pumpOrder('dr-1', 'E0779', { basedOn: [{ reference: 'MedicationRequest/mr-m' }], groupIdentifier: { value: 'pain-set' } }),
+      { resourceType: 'MedicationRequest', id: 'mr-m', status: 'draft', intent: 'order', subject: { reference: 'Patient/pt-1' }, groupIdentifier: { value: 'pain-set' }, medicationCodeableConcept: { text: 'Morphine sulfate 1 mg/mL in NS, continuous infusion' } } as MedicationRequest,
+      pumpOrder('dr-sup', 'A4221', { groupIdentifier: { value: 'pain-set' } }),
+    ];
+    const c = await sign(orders as FhirResource[]);
+    // No cancer diagnosis: indication III is judged (never "covered" by the general rules alone).
+    const r = rec(c, 'DeviceRequest/dr-1');
+    expect(r.outcome, dump(c)).toBe('conditional');
+    expect(r.policies?.map((p) => p.id)).toContain('medicare-ind3-morphine-cancer-pain');
+    expect(coveredCodes(c)).toEqual({ 'DeviceRequest/dr-1': ['conditional'], 'MedicationRequest/mr-m': ['conditional'], 'DeviceRequest/dr-sup': ['conditional'] });
+    const sub = (ref: string, url: string) =>
+      c.actions
+        .filter((a) => `${a.resource?.resourceType}/${a.resource?.id}` === ref)
+        .flatMap((a) => ((a.resource as { extension?: { url: string; extension?: { url: string; valueString?: string; valueCoding?: { code?: string } }[] }[] }).extension ?? []))
+        .filter((e) => e.url === COVERAGE_INFORMATION_URL)
+        .flatMap((e) => (e.extension ?? []).filter((x) => x.url === url));
+    expect(sub('DeviceRequest/dr-sup', 'billingCode').map((x) => x.valueCoding?.code)).toEqual(['A4221']);
+    expect(sub('MedicationRequest/mr-m', 'billingCode')).toEqual([]);
+    const ids = ['DeviceRequest/dr-1', 'MedicationRequest/mr-m', 'DeviceRequest/dr-sup'].map((ref) => sub(ref, 'coverage-assertion-id')[0]?.valueString);
+    expect(new Set(ids).size).toBe(3);
+    // Each line's assertion is stored, with the pump's determination.
+    expect(rec(c, 'MedicationRequest/mr-m').outcome).toBe('conditional');
   });
 
   it('situation D: milrinone with Stage D heart failure and the attested conditions → covered; without the GDMT answer → conditional', async () => {

@@ -247,6 +247,7 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
 
   // 6. Recognition.
   const found: PumpOrder[] = [];
+  const recognised = new Set<number>();
   const companionsByRoot = new Map<number, Companion[]>();
   items.forEach((it, i) => {
     const codings = orderCodings(it, record);
@@ -318,7 +319,40 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
     if (authoredOn) order.authoredOn = authoredOn;
     const requester = refString(r.requester);
     if (requester) order.requester = requester;
-    companions.push({ ref: order.ref, role, ...(order.hcpcs ? { hcpcs: order.hcpcs } : {}), codings });
+    companions.push({ ref: order.ref, role, ...(order.hcpcs ? { hcpcs: order.hcpcs } : {}), codings, resource: order.resource });
+    found.push(order);
+    recognised.add(i);
+  });
+
+  // 6. A drug order written without a catalogue code ("Morphine sulfate 1 mg/mL in NS") in an order set with a pump is
+  // that pump's drug order: recognised by the drug it names, so its line gets the set's coverage-information too. Alone
+  // (no pump in its set) it stays unrecognised, as before.
+  items.forEach((it, i) => {
+    if (recognised.has(i) || it.type !== 'MedicationRequest') return;
+    const companions = companionsByRoot.get(groups.find(i));
+    if (!companions?.some((c) => c.role === 'pump')) return;
+    const drug = identifyMed(i, 'order');
+    if (!drug) return;
+    const r = it.resource;
+    const order: PumpOrder = {
+      ref: it.ref,
+      resource: r as unknown as OrderResource,
+      role: 'drug',
+      codings: [],
+      label: drug.display ?? drug.names.join(' + '),
+      insurance: insuranceRefs(r),
+      companions,
+      groupKey: groupKeyOf(i),
+      drug,
+      setting: setting(r),
+      pumpsOnRecord: pumps,
+      selected: selected ? selected.has(it.ref) : true,
+    };
+    const authoredOn = text(r.authoredOn);
+    if (authoredOn) order.authoredOn = authoredOn;
+    const requester = refString(r.requester);
+    if (requester) order.requester = requester;
+    companions.push({ ref: order.ref, role: 'drug', codings: [], resource: order.resource });
     found.push(order);
   });
   return found;

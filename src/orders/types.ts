@@ -57,6 +57,8 @@ export interface Companion {
   role: OrderRole;
   hcpcs?: string;
   codings: Coding[];
+  /** The draft order as received (never mutated): its line of the order set gets the set's coverage-information. */
+  resource?: OrderResource;
 }
 
 /** Any draft order of an order set, recognised or not (e.g. an E/M visit ordered with a pump refill). */

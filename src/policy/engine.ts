@@ -532,7 +532,11 @@ export function determine(order: InfusionOrder, record: PatientRecord, policySet
   const crd = combineCrd(policies.map((p) => ({ ...p.crd, ...(payer.crd?.[p.id] ?? payer.crd?.['*'] ?? {}) })));
   const shared = { ...base, ...coverage, policy: summary, policies: summaries, parameters, crd };
   try {
-    const roots = policies.map((p) => evaluatePolicy(p, order, record, policySet, asOf, coverage.coverageRef));
+    // The combined root lists exclusions first, then coding edits, then coverage criteria: an exclusion that applies
+    // (home heparin, a disposable pump) is the decisive problem whatever else is missing, and a wrong code comes before
+    // the documentation that would not fix it. The primary summary stays the coverage policy's.
+    const decisiveOrder = { exclusion: 0, edit: 1, coverage: 2 } as const;
+    const roots = [...policies].sort((a, b) => decisiveOrder[a.role] - decisiveOrder[b.role]).map((p) => evaluatePolicy(p, order, record, policySet, asOf, coverage.coverageRef));
     const root: CriterionResult =
       roots.length === 1
         ? roots[0]!

@@ -21,7 +21,7 @@ describe('deriveDataRequirements', () => {
     const fromLoader = policySet.dataRequirements.map((r) => r.type);
     expect(requirements.map((r) => r.type)).toEqual(expect.arrayContaining(fromLoader));
     // Every requirement says who needs it: policy and criterion (#) or anchor (@), with the kind or fact.
-    for (const r of policySet.dataRequirements) for (const p of r.purpose) expect(p).toMatch(/^[a-z0-9-]+[#@][A-Za-z0-9-]+ \(/);
+    for (const r of policySet.dataRequirements) for (const p of r.purpose) expect(p).toMatch(/^[a-z0-9-]+[#@][A-Za-z0-9._-]+ \(/);
   });
 
   it('reads what the CSII criteria read: pump start, fasting Specimen, attestations, medications with their Medication', () => {
