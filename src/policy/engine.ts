@@ -452,7 +452,11 @@ export function policySummary(policy: LoadedPolicy, payer: PayerConfig): PolicyS
     id: policy.id,
     title: policy.title,
     version: policy.version,
-    sourceLabel: `${payer.label} — ${policy.citationShort}`,
+    // The payer and its own document: "UnitedHealthcare Medicare Advantage — MCS051.01 / NCD 280.14 / LCD L33794".
+    sourceLabel:
+      payer.document && !policy.citationShort.includes(payer.document)
+        ? `${payer.label} — ${payer.document} / ${policy.citationShort}`
+        : `${payer.label} — ${policy.citationShort}`,
     payerLabel: payer.label,
     links: policy.links,
     ...(policy.questionnaire ? { questionnaireId: policy.questionnaire } : {}),

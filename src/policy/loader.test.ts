@@ -29,7 +29,7 @@ describe('loadPolicySet — a valid directory', () => {
   it('loads policies, payers, value sets and questionnaires', () => {
     const set = loadPolicySet(standardPolicyDir(), { facts: testFacts });
     expect(set.policies.map((p) => p.id)).toEqual(['test-csii']);
-    expect(set.payers.map((p) => p.id)).toEqual(['medicare', 'uhc-medicare-advantage']);
+    expect(set.payers.map((p) => p.id)).toEqual(['medicare', 'uhc-medicare-advantage', 'northwood-medicare-advantage', 'northwood']);
     expect(set.valueSets.has('diabetes-dx')).toBe(true);
     expect(set.questionnaires.get('test-doc')?.url).toBe('https://pumpcheck.example/fhir/Questionnaire/test-doc');
     expect(set.policies[0]!.parameters).toEqual({ cPeptideRatioMax: 1.1 });

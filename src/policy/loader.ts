@@ -307,7 +307,7 @@ function readPayers(file: string, problems: Problems): CompiledPayer[] {
       problems.add(file, ptr('payers', i, 'followsPayer'), `unknown payer "${p.followsPayer}"`);
     }
     let ok = true;
-    for (const part of ['match', 'exclude'] as const) {
+    for (const part of ['match', 'require', 'exclude'] as const) {
       for (const key of ['payorDisplayPattern', 'classPlanPattern'] as const) {
         const pattern = p[part]?.[key];
         if (pattern === undefined) continue;
