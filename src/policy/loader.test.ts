@@ -68,7 +68,7 @@ describe('loadPolicySet — a valid directory', () => {
 
   it('loads the shipped documentation questionnaires; every enableWhen names an earlier item of the same form', () => {
     const set = loadPolicySet(path.join(projectRoot, 'policies'), { facts: allFacts });
-    expect([...set.questionnaires.keys()].sort()).toEqual(['csii-documentation', 'external-pump-documentation', 'implantable-documentation']);
+    expect([...set.questionnaires.keys()].sort()).toEqual(['csii-documentation', 'external-pump-documentation', 'implantable-documentation', 'northwood-external-pump-documentation', 'uhc-ma-documentation']);
     for (const q of set.questionnaires.values()) {
       const seen: string[] = [];
       const walk = (items: typeof q.item): void => {
