@@ -499,10 +499,11 @@ describe('determine — coverage and payer selection', () => {
       policy: { payerLabel: 'Northwood Health Plan Medicare Advantage', sourceLabel: expect.stringContaining('Northwood External Infusion Pump policy (Medicare members) / ') },
     });
     expect(run([coverage('n2', [{ display: 'Northwood Health Plan' }], sopt('111'))]).policy?.payerLabel).toBe('Northwood Health Plan Medicare Advantage');
-    // ... any other Northwood plan is the Northwood payer (which has no policy for this test pump).
+    // ... any other Northwood plan is the Northwood payer, whose documents send insulin pumps to a policy that is not
+    // supplied: no policy, named, never Medicare's criteria.
     expect(run([coverage('n3', [{ display: 'Northwood Health Plan' }], { ...sopt('5'), ...plan('Northwood PPO') })])).toMatchObject({
       outcome: 'no-policy',
-      message: expect.stringContaining('is configured for payer Northwood Health Plan'),
+      message: expect.stringMatching(/^Northwood Health Plan refers E0784 .* to its Insulin Infusion Pump and Supplies policy — policy not supplied/),
     });
   });
 

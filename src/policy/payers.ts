@@ -25,6 +25,11 @@ export interface PayerConfig {
   /** When given, one of these matchers must recognise the Coverage as well (e.g. the plan is Medicare Advantage). */
   require?: PayerMatchers;
   exclude?: PayerMatchers;
+  /**
+   * Orders the payer's documents send to another policy of the payer that is not supplied (e.g. Northwood's insulin-pump
+   * policy): such an order is "no policy", and the message names the document, never a guess from another payer.
+   */
+  notSupplied?: { orderValueSets: string[]; document: string; citation?: string }[];
   /** CRD semantics per policy id ('*' = every policy of this payer), overriding the policy's own `crd`. */
   crd?: Record<string, import('./model.js').CrdSemantics>;
 }
