@@ -425,7 +425,7 @@ describe('determine — coverage and payer selection', () => {
     expect(run([uhc])).toMatchObject({
       outcome: 'covered',
       coverageRef: 'Coverage/cov-ma',
-      policy: { sourceLabel: 'UnitedHealthcare Medicare Advantage — NCD 280.14 / LCD L33794', payerLabel: 'UnitedHealthcare Medicare Advantage' },
+      policy: { sourceLabel: 'UnitedHealthcare Medicare Advantage — MCS051.01 / NCD 280.14 / LCD L33794', payerLabel: 'UnitedHealthcare Medicare Advantage' },
     });
     const humana = coverage('cov-h', [{ display: 'Humana Medicare Advantage' }]);
     expect(run([humana])).toMatchObject({ outcome: 'no-policy', message: 'No coverage policy is configured for payer Humana Medicare Advantage' });
@@ -475,6 +475,48 @@ describe('determine — coverage and payer selection', () => {
     // Same payer twice (Part A and Part B records): the stronger match.
     const partB = coverage('part-b', [{ display: 'Medicare' }], { class: [{ type: { coding: [{ code: 'plan' }] }, value: 'B', name: 'Medicare Part B' }] });
     expect(run([{ ...medicare, payor: [{ display: 'Medicare' }] }, partB]).coverageRef).toBe('Coverage/part-b');
+  });
+
+  it('payers of the source documents: UHC MA only for MA plans, Northwood MA → Medicare, other Northwood plans → Northwood', () => {
+    const sopt = (code: string) => ({ type: { coding: [{ system: 'https://nahdo.org/sopt', code }] } });
+    const plan = (name: string) => ({ class: [{ type: { coding: [{ code: 'plan' }] }, value: 'p', name }] });
+    // UnitedHealthcare by name, Medicare Advantage by plan name or by a Medicare managed-care SOPT code.
+    expect(run([coverage('u1', [{ display: 'UnitedHealthcare' }], plan('UnitedHealthcare Medicare Advantage (HMO)'))]).policy?.payerLabel).toBe(
+      'UnitedHealthcare Medicare Advantage',
+    );
+    expect(run([coverage('u2', [{ display: 'UnitedHealthcare' }], sopt('111'))]).policy?.payerLabel).toBe('UnitedHealthcare Medicare Advantage');
+    // A UnitedHealthcare commercial plan or a Part D plan is not UHC Medicare Advantage: the clear "no policy" answer.
+    expect(run([coverage('u3', [{ display: 'UnitedHealthcare' }], { ...sopt('5'), ...plan('UnitedHealthcare Choice Plus') })])).toMatchObject({
+      outcome: 'no-policy',
+      message: 'No coverage policy is configured for payer UnitedHealthcare (plan "UnitedHealthcare Choice Plus")',
+    });
+    expect(run([coverage('u4', [{ display: 'UnitedHealthcare' }], { ...sopt('122'), ...plan('AARP Medicare Advantage Part D') })]).outcome).toBe('no-policy');
+    // Northwood: a Medicare Advantage plan follows Medicare (the test policy is Medicare's) ...
+    const nwMa = coverage('n1', [{ reference: 'Organization/nw' }], plan('Northwood Medicare Advantage HMO'));
+    const org = { resourceType: 'Organization', id: 'nw', name: 'Northwood Health Plan' } as Resource;
+    expect(run([nwMa, org])).toMatchObject({
+      outcome: 'covered',
+      policy: { payerLabel: 'Northwood Health Plan Medicare Advantage', sourceLabel: expect.stringContaining('Northwood External Infusion Pump policy (Medicare members) / ') },
+    });
+    expect(run([coverage('n2', [{ display: 'Northwood Health Plan' }], sopt('111'))]).policy?.payerLabel).toBe('Northwood Health Plan Medicare Advantage');
+    // ... any other Northwood plan is the Northwood payer, whose documents send insulin pumps to a policy that is not
+    // supplied: no policy, named, never Medicare's criteria.
+    expect(run([coverage('n3', [{ display: 'Northwood Health Plan' }], { ...sopt('5'), ...plan('Northwood PPO') })])).toMatchObject({
+      outcome: 'no-policy',
+      message: expect.stringMatching(/^Northwood Health Plan refers E0784 .* to its Insulin Infusion Pump and Supplies policy — policy not supplied/),
+    });
+  });
+
+  it('identifier first: a payer identifier outweighs the payor name', () => {
+    const id = (value: string) => ({ system: 'http://pumpcheck.example.org/fhir/sid/payer-id', value });
+    // The display names a UnitedHealthcare network, the identifier is Northwood's: Northwood (MA plan) wins.
+    const c = coverage('i1', [{ identifier: id('NWHP1'), display: 'UHC Medicare Advantage network' }], {
+      class: [{ type: { coding: [{ code: 'plan' }] }, value: 'p', name: 'Medicare Advantage PPO' }],
+    });
+    expect(run([c]).policy?.payerLabel).toBe('Northwood Health Plan Medicare Advantage');
+    // The identifier alone (no name) is enough, with the plan saying Medicare Advantage.
+    const bare = coverage('i2', [{ identifier: id('87726') }], { type: { coding: [{ system: 'https://nahdo.org/sopt', code: '112' }] } });
+    expect(run([bare]).policy?.payerLabel).toBe('UnitedHealthcare Medicare Advantage');
   });
 
   it('several payers of which only one has a policy for this order', () => {

@@ -452,7 +452,11 @@ export function policySummary(policy: LoadedPolicy, payer: PayerConfig): PolicyS
     id: policy.id,
     title: policy.title,
     version: policy.version,
-    sourceLabel: `${payer.label} — ${policy.citationShort}`,
+    // The payer and its own document: "UnitedHealthcare Medicare Advantage — MCS051.01 / NCD 280.14 / LCD L33794".
+    sourceLabel:
+      payer.document && !policy.citationShort.includes(payer.document)
+        ? `${payer.label} — ${payer.document} / ${policy.citationShort}`
+        : `${payer.label} — ${policy.citationShort}`,
     payerLabel: payer.label,
     links: policy.links,
     ...(policy.questionnaire ? { questionnaireId: policy.questionnaire } : {}),
@@ -519,6 +523,15 @@ export function determine(order: InfusionOrder, record: PatientRecord, policySet
     return [{ ...base, ...coverage, outcome: selection.outcome ?? 'no-policy', message: selection.message ?? 'No coverage policy applies' }];
   }
   const payer = selection.payer;
+  // An order the payer's documents send to a policy that is not supplied is not judged at all (not even by the
+  // payer's coding edits, which could otherwise make it look "covered").
+  const referred = payer.notSupplied?.find((n) => n.orderValueSets.some((vs) => policySet.valueSets.containsAny(vs, order.codings)));
+  if (referred) {
+    const message =
+      `${payer.label} refers ${order.label} to its ${referred.document} — policy not supplied, so the order was not checked` +
+      (referred.citation ? ` (${referred.citation})` : '');
+    return [{ ...base, ...coverage, outcome: 'no-policy', message }];
+  }
   const found = policySet.policiesFor(order, payer.id);
   if (found.length === 0) {
     return [{ ...base, ...coverage, outcome: 'no-policy', message: `No coverage policy for ${order.label} is configured for payer ${payer.label}` }];

@@ -29,7 +29,7 @@ describe('loadPolicySet — a valid directory', () => {
   it('loads policies, payers, value sets and questionnaires', () => {
     const set = loadPolicySet(standardPolicyDir(), { facts: testFacts });
     expect(set.policies.map((p) => p.id)).toEqual(['test-csii']);
-    expect(set.payers.map((p) => p.id)).toEqual(['medicare', 'uhc-medicare-advantage']);
+    expect(set.payers.map((p) => p.id)).toEqual(['medicare', 'uhc-medicare-advantage', 'northwood-medicare-advantage', 'northwood']);
     expect(set.valueSets.has('diabetes-dx')).toBe(true);
     expect(set.questionnaires.get('test-doc')?.url).toBe('https://pumpcheck.example/fhir/Questionnaire/test-doc');
     expect(set.policies[0]!.parameters).toEqual({ cPeptideRatioMax: 1.1 });
@@ -68,7 +68,7 @@ describe('loadPolicySet — a valid directory', () => {
 
   it('loads the shipped documentation questionnaires; every enableWhen names an earlier item of the same form', () => {
     const set = loadPolicySet(path.join(projectRoot, 'policies'), { facts: allFacts });
-    expect([...set.questionnaires.keys()].sort()).toEqual(['csii-documentation', 'external-pump-documentation', 'implantable-documentation']);
+    expect([...set.questionnaires.keys()].sort()).toEqual(['csii-documentation', 'external-pump-documentation', 'implantable-documentation', 'northwood-external-pump-documentation', 'uhc-ma-documentation']);
     for (const q of set.questionnaires.values()) {
       const seen: string[] = [];
       const walk = (items: typeof q.item): void => {

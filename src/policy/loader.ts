@@ -88,6 +88,13 @@ export function loadPolicySet(dir: string, opts: LoadPolicyOptions): PolicySet {
   const questionnaires = readQuestionnaires(path.join(dir, 'questionnaires'), problems);
   const payers = readPayers(path.join(dir, 'payers.json'), problems);
   const payerIds = new Set(payers.map((p) => p.config.id));
+  payers.forEach((p, i) =>
+    p.config.notSupplied?.forEach((n, j) =>
+      n.orderValueSets.forEach((vs, k) => {
+        if (!valueSets.has(vs)) problems.add(path.join(dir, 'payers.json'), ptr('payers', i, 'notSupplied', j, 'orderValueSets', k), `unknown value set "${vs}"`);
+      }),
+    ),
+  );
 
   const facts = factDefinitions(opts.facts);
   const fragments = readFragments(path.join(dir, 'fragments'), problems);
@@ -340,7 +347,7 @@ function readPayers(file: string, problems: Problems): CompiledPayer[] {
       problems.add(file, ptr('payers', i, 'followsPayer'), `unknown payer "${p.followsPayer}"`);
     }
     let ok = true;
-    for (const part of ['match', 'exclude'] as const) {
+    for (const part of ['match', 'require', 'exclude'] as const) {
       for (const key of ['payorDisplayPattern', 'classPlanPattern'] as const) {
         const pattern = p[part]?.[key];
         if (pattern === undefined) continue;

@@ -21,8 +21,17 @@ export interface PayerConfig {
   source?: string;
   /** Shown on not-covered cards: what the patient's financial responsibility is and how it is recorded (e.g. an ABN). */
   liabilityNotice?: string;
+  /** Short name of the payer's own document (e.g. "MCS051.01"): named on cards beside the policies it follows. */
+  document?: string;
   match: PayerMatchers;
+  /** When given, one of these matchers must recognise the Coverage as well (e.g. the plan is Medicare Advantage). */
+  require?: PayerMatchers;
   exclude?: PayerMatchers;
+  /**
+   * Orders the payer's documents send to another policy of the payer that is not supplied (e.g. Northwood's insulin-pump
+   * policy): such an order is "no policy", and the message names the document, never a guess from another payer.
+   */
+  notSupplied?: { orderValueSets: string[]; document: string; citation?: string }[];
   /** CRD semantics per policy id ('*' = every policy of this payer), overriding the policy's own `crd`. */
   crd?: Record<string, import('./model.js').CrdSemantics>;
 }
@@ -31,6 +40,7 @@ export interface PayerConfig {
 export interface CompiledPayer {
   config: PayerConfig;
   match: CompiledMatchers;
+  require?: CompiledMatchers;
   exclude?: CompiledMatchers;
 }
 
@@ -53,7 +63,12 @@ export function compileMatchers(m: PayerMatchers): CompiledMatchers {
 }
 
 export function compilePayer(config: PayerConfig): CompiledPayer {
-  return { config, match: compileMatchers(config.match), ...(config.exclude ? { exclude: compileMatchers(config.exclude) } : {}) };
+  return {
+    config,
+    match: compileMatchers(config.match),
+    ...(config.require ? { require: compileMatchers(config.require) } : {}),
+    ...(config.exclude ? { exclude: compileMatchers(config.exclude) } : {}),
+  };
 }
 
 /** What a Coverage says about its payer, read once (payor references resolved against the record). */
@@ -100,11 +115,14 @@ export function coverageFacts(coverage: Coverage, record: PatientRecord): Covera
   return facts;
 }
 
-/** Number of matcher kinds that hit (0 = no match). */
+/** An identifier or reference hit outweighs every name, type and plan hit together (identifier first). */
+const IDENTITY_WEIGHT = 10;
+
+/** Number of matcher kinds that hit, identifiers and references weighted (0 = no match). */
 function score(m: CompiledMatchers, f: CoverageFacts): number {
   let n = 0;
-  if (f.refs.some((r) => m.refs.has(r))) n++;
-  if (f.identifiers.some((i) => m.identifiers.has(i))) n++;
+  if (f.refs.some((r) => m.refs.has(r))) n += IDENTITY_WEIGHT;
+  if (f.identifiers.some((i) => m.identifiers.has(i))) n += IDENTITY_WEIGHT;
   if (m.display && f.displays.some((d) => m.display!.test(d))) n++;
   if (f.types.some((t) => m.types.has(t))) n++;
   if (m.plan && f.plans.some((p) => m.plan!.test(p))) n++;
@@ -117,14 +135,17 @@ export interface PayerMatch {
 }
 
 /**
- * The configured payer a Coverage belongs to: highest number of matching matcher kinds, ties broken by file order;
- * a payer any of whose `exclude` matchers hits is never chosen (a Medicare Advantage plan is not Medicare FFS).
+ * The configured payer a Coverage belongs to: identifier (or payor reference) first, then the highest number of
+ * matching matcher kinds (name, type, plan), ties broken by file order; a payer with `require` matchers is chosen only
+ * when one of them also hits (the payor is Northwood *and* the plan is Medicare Advantage); a payer any of whose
+ * `exclude` matchers hits is never chosen (a Medicare Advantage plan is not Medicare FFS).
  */
 export function matchPayer(coverage: Coverage, record: PatientRecord, payers: readonly CompiledPayer[]): PayerMatch | undefined {
   const facts = coverageFacts(coverage, record);
   let best: PayerMatch | undefined;
   for (const p of payers) {
     if (p.exclude && score(p.exclude, facts) > 0) continue;
+    if (p.require && score(p.require, facts) === 0) continue;
     const s = score(p.match, facts);
     if (s > 0 && (!best || s > best.score)) best = { payer: p.config, score: s };
   }

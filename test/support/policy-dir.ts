@@ -42,6 +42,8 @@ export const testValueSets = {
     include: [{ system: LOINC, codes: ['13037-7', '42180-0'] }],
   },
   'valuesets/pumps.json': { id: 'pumps', title: 'Insulin pump codes', include: [{ system: HCPCS, codes: ['E0784'] }, { system: SCT, codes: ['69805005'] }] },
+  // Named by payers.json (Northwood's notSupplied referral of insulin pumps).
+  'valuesets/csii-orders.json': { id: 'csii-orders', title: 'Insulin pump orders', include: [{ system: HCPCS, codes: ['E0784', 'E0787'] }, { system: SCT, codes: ['69805005'] }] },
   'valuesets/insulin.json': {
     id: 'insulin',
     title: 'Insulin for pumps',
