@@ -386,6 +386,12 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   // Count requirements, not leaves: "C-peptide or antibody" is one requirement with two ways to meet it.
   const requirements = topLevelRequirements(det.root, 'not-documented');
   const names = [...new Set((requirements.length > 0 ? requirements.map(gapName) : det.undocumented.map((c) => criterionShortName(c))))];
+  // A gap whose own reason is the advice (repeat an invalid test; a code the policy does not address: verify it) leads.
+  const lead = det.undocumented.find((c) => c.retest || c.finding?.code === 'not-addressed');
+  if (lead) {
+    const more = det.undocumented.length - 1;
+    return fitSummary(`${short}: ${lowerFirst(gapPhrase(lead))}`, more > 0 ? `(+${plural(more, 'more gap', 'more gaps')})` : '');
+  }
   if (names.length === 1) {
     // A failed alternative explains why documentation is needed ("glucose log averages 2/day": CGM use would do).
     const context = det.unmet[0] ? lowerFirst(gapPhrase(det.unmet[0])) : undefined;

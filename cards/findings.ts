@@ -43,6 +43,8 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'device/undated': (v, c) => `${lower(String(v.title))} on record, but not dated${windowPhrase(c)}`,
   'device/not-in-use': (v) => `${lower(String(v.title))} on record, but not in use`,
   'order/wrong-code': (v) => `ordered as ${v.ordered}: only ${v.expected} is covered`,
+  'order/not-addressed': (v) => `code ${v.ordered} is not addressed by the policy documents: verify the code with the DME MAC`,
+  'procedure/too-few': (v) => `${lower(String(v.title))} on ${v.count} day(s) only (${v.min} needed to show a completed program)`,
   'order/uncoded': (v) => `the pump order carries no HCPCS code (${v.expected} required)`,
   'order/forbidden': (v) => (v.pumpKind === 'implantable' ? 'an implanted infusion pump is not covered for this use' : 'this pump is not covered under this policy'),
   'order/unpaired': (v) => `supply not associated with the pump ordered: ${v.supplies}`,

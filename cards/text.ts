@@ -114,6 +114,11 @@ function metLeaves(node: CriterionResult): number {
  * detail still lists every alternative.
  */
 export function gapName(node: CriterionResult): string {
+  // A group reported as one gap (collapseIf) is named as such; a finding may name what is actually missing (a renal
+  // path without creatinine clearance: "creatinine clearance", not the C-peptide that is on file).
+  if (node.collapsed) return criterionShortName(node);
+  const missing = node.finding?.values?.gapLabel;
+  if (typeof missing === 'string' && missing) return truncateText(missing, 40);
   const children = node.children ?? [];
   if (node.op === 'allOf') {
     const open = children.filter((c) => c.status !== 'met');

@@ -18,7 +18,7 @@ import { buildOrderCatalogue, loadOrderCatalogue, type OrderCatalogue } from './
 import { compilePayer, matchPayer, type CompiledPayer, type PayerConfig, type PayerMatch } from './payers.js';
 import { PolicyLoadError, Problems, ptr, readDataFile, validateAgainst } from './schemas.js';
 import type { FactDefinition, FactFunction, InfusionOrder, Remedy, TriState } from './types.js';
-import { looseCode, readValueSets, type ValueSetStore } from './valuesets.js';
+import { applyLocalCodes, looseCode, readValueSets, type ValueSetStore } from './valuesets.js';
 
 export { PolicyLoadError } from './schemas.js';
 export type { LoadedPolicy, PolicyNode } from './model.js';
@@ -84,6 +84,7 @@ const WALL_CLOCK_FUNCTIONS = new Set(['now', 'today', 'timeOfDay']);
 export function loadPolicySet(dir: string, opts: LoadPolicyOptions): PolicySet {
   const problems = new Problems();
   const valueSets = readValueSets(path.join(dir, 'valuesets'), problems);
+  applyLocalCodes(path.join(dir, 'local-codes.json'), valueSets, problems);
   const questionnaires = readQuestionnaires(path.join(dir, 'questionnaires'), problems);
   const payers = readPayers(path.join(dir, 'payers.json'), problems);
   const payerIds = new Set(payers.map((p) => p.config.id));
@@ -334,6 +335,8 @@ interface RawNode {
   citation?: string;
   remedies?: Remedy[];
   onlyIf?: string;
+  otherwise?: TriState;
+  collapseIf?: string;
   absent?: TriState;
   allOf?: RawNode[];
   anyOf?: RawNode[];
@@ -468,6 +471,17 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
     const origin = anchorOrigin[name]!;
     for (const ref of anchorReferences(spec)) resolveRef(ref.kind, ref.value, origin.file, `${origin.at}${ref.pointer}`, nodeEnv, undefined);
     for (const req of anchorRequirements(spec)) requirements.push({ ...req, purpose: [`${raw.id}@${name} (anchor)`] });
+    spec.firstOf.forEach((step, i) => {
+      for (const s of step.source ? [step.source] : (step.earliest ?? step.latest ?? [])) {
+        const pattern = typeof s.coverageStart === 'object' ? s.coverageStart.match.classPattern : undefined;
+        if (pattern === undefined) continue;
+        try {
+          new RegExp(pattern, 'i');
+        } catch (err) {
+          problems.add(origin.file, `${origin.at}/firstOf/${i}`, `invalid coverageStart classPattern: ${(err as Error).message}`);
+        }
+      }
+    });
   }
   const cycle = anchorCycle(anchors);
   if (cycle) problems.add(anchorOrigin[cycle[0]!]!.file, anchorOrigin[cycle[0]!]!.at, `anchors refer to each other in a cycle: ${cycle.join(' → ')}`);
@@ -625,6 +639,10 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     }
   });
   if (raw.onlyIf !== undefined) resolveRef('definition', raw.onlyIf, file, `${at}/onlyIf`, env, undefined);
+  if (raw.collapseIf !== undefined) resolveRef('definition', raw.collapseIf, file, `${at}/collapseIf`, env, undefined);
+  (raw.remedies ?? []).forEach((r, i) => {
+    if (r.unlessDefinition !== undefined) resolveRef('definition', r.unlessDefinition, file, `${at}/remedies/${i}/unlessDefinition`, env, undefined);
+  });
   const base = {
     id: raw.id,
     text: raw.text,
@@ -633,6 +651,8 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     ...(raw.citation !== undefined ? { citation: raw.citation } : {}),
     ...(raw.remedies !== undefined ? { remedies: raw.remedies } : {}),
     ...(raw.onlyIf !== undefined ? { onlyIf: raw.onlyIf } : {}),
+    ...(raw.otherwise !== undefined ? { otherwise: raw.otherwise } : {}),
+    ...(raw.collapseIf !== undefined ? { collapseIf: raw.collapseIf } : {}),
   };
   for (const kind of ['allOf', 'anyOf', 'firstDocumented'] as const) {
     const list = raw[kind];
