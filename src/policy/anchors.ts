@@ -12,9 +12,10 @@ export interface DateSource {
   /**
    * true: the period start of the Coverage the order is judged under. `{ match }`: the earliest period start of any
    * Coverage on record whose class value/name matches `classPattern` (case-insensitive) or whose type has one of
-   * `typeCodes` — e.g. the Medicare Part B entitlement, not a Medicare Advantage plan's start.
+   * `typeCodes`, or whose payor display / reference matches `payorPattern` — e.g. the Medicare Part B entitlement,
+   * not a Medicare Advantage plan's start.
    */
-  coverageStart?: true | { match: { classPattern?: string; typeCodes?: string[] } };
+  coverageStart?: true | { match: { classPattern?: string; typeCodes?: string[]; payorPattern?: string } };
   anchor?: string;
   attestation?: { linkId: string; questionnaire?: string };
   device?: { valueSet: string };
@@ -77,12 +78,14 @@ function datesOf(ctx: KindContext, s: DateSource, specs: Readonly<Record<string,
   if (s.coverageStart && s.coverageStart !== true) {
     const m = s.coverageStart.match;
     const re = m.classPattern ? new RegExp(m.classPattern, 'i') : undefined;
+    const payorRe = m.payorPattern ? new RegExp(m.payorPattern, 'i') : undefined;
     const out: Dated[] = [];
     for (const c of ctx.record.all<Coverage & { resourceType: 'Coverage' }>('Coverage')) {
       if (c.status === 'entered-in-error') continue;
       const classes = (Array.isArray(c.class) ? c.class : []).flatMap((k) => [k?.value, k?.name]).filter((x): x is string => typeof x === 'string');
       const types = (Array.isArray(c.type?.coding) ? c.type!.coding : []).map((x) => x?.code).filter((x): x is string => typeof x === 'string');
-      const hit = (re && classes.some((x) => re.test(x))) || (m.typeCodes ?? []).some((t) => types.includes(t));
+      const payors = (Array.isArray(c.payor) ? c.payor : []).flatMap((x) => [x?.display, x?.reference]).filter((x): x is string => typeof x === 'string');
+      const hit = (re && classes.some((x) => re.test(x))) || (m.typeCodes ?? []).some((t) => types.includes(t)) || (payorRe && payors.some((x) => payorRe.test(x)));
       const day = recordedDay(c.period?.start);
       if (!hit || !day || day > today) continue;
       out.push({ day, evidence: { reference: `Coverage/${c.id}`, date: c.period!.start!, value: `coverage start ${day}`, note: `${classes[0] ?? types[0] ?? "Coverage"} period start` } });

@@ -473,12 +473,14 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
     for (const req of anchorRequirements(spec)) requirements.push({ ...req, purpose: [`${raw.id}@${name} (anchor)`] });
     spec.firstOf.forEach((step, i) => {
       for (const s of step.source ? [step.source] : (step.earliest ?? step.latest ?? [])) {
-        const pattern = typeof s.coverageStart === 'object' ? s.coverageStart.match.classPattern : undefined;
-        if (pattern === undefined) continue;
-        try {
-          new RegExp(pattern, 'i');
-        } catch (err) {
-          problems.add(origin.file, `${origin.at}/firstOf/${i}`, `invalid coverageStart classPattern: ${(err as Error).message}`);
+        const m = typeof s.coverageStart === 'object' ? s.coverageStart.match : undefined;
+        for (const pattern of [m?.classPattern, m?.payorPattern]) {
+          if (pattern === undefined) continue;
+          try {
+            new RegExp(pattern, 'i');
+          } catch (err) {
+            problems.add(origin.file, `${origin.at}/firstOf/${i}`, `invalid coverageStart pattern: ${(err as Error).message}`);
+          }
         }
       }
     });
