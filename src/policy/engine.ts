@@ -192,7 +192,8 @@ function setRemedies(result: CriterionResult, remedies: readonly Remedy[], ctx: 
       (!r.notForFindings || code === undefined || !r.notForFindings.includes(code)) &&
       (!r.unlessDefinition || !definitionMet(ctx, r.unlessDefinition)),
   );
-  if (fit.length > 0) result.remedies = fit;
+  // The result carries the remedies only (the filters are policy authoring, not something the cards act on).
+  if (fit.length > 0) result.remedies = fit.map(({ onlyForFindings: _o, notForFindings: _n, unlessDefinition: _u, ...r }) => r as Remedy);
 }
 
 function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: EvaluationContext, absent?: TriState): LeafOutcome {

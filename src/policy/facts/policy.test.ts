@@ -148,6 +148,25 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     expect(evaluate([...unanswered, sessions[0]!]).outcome).toBe('conditional');
   });
 
+  it('advice fits the gap: renal path without creatinine clearance ⇒ a serum creatinine, not a repeat C-peptide; invalid ⇒ repeat', () => {
+    const record = completeRecord().map((r) => (r.resourceType === 'Observation' && JSON.stringify(r.code).includes('13037-7') ? cPeptide(1.3, 'ng/mL', '2026-10-01T08:00:00Z', 0.8) : r));
+    const renal = evaluate(record).undocumented.find((c) => c.id === 'c-peptide')!;
+    expect(renal.reason).toContain('creatinine clearance not documented');
+    expect(renal.remedies?.map((r) => (r as { label: string }).label)).toEqual(['Serum creatinine (creatinine clearance by Cockcroft-Gault, with weight)']);
+    const invalid = completeRecord().map((r) => (r.resourceType === 'Observation' && JSON.stringify(r.code).includes('1558-6') ? fastingGlucose(260, 'mg/dL', '2026-10-01T08:00:00Z') : r));
+    const d = evaluate(invalid);
+    const cp = d.undocumented.find((c) => c.id === 'c-peptide')!;
+    expect(cp.retest).toBe(true);
+    expect(cp.remedies?.map((r) => (r as { label: string }).label)).toEqual(['Fasting C-peptide with concurrent fasting glucose']);
+  });
+
+  it('E0787 is not addressed by the policy documents: not documented, and no recode remedy', () => {
+    const d = evaluate(completeRecord(), [draft('pump', 'E0787'), draft('ins', 'J1817', HCPCS, 'MedicationRequest')]);
+    expect(d.outcome).toBe('conditional');
+    expect(ids(d.undocumented)).toEqual(['pump-code']);
+    expect(d.undocumented[0]!.remedies).toBeUndefined();
+  });
+
   it('an insulin pump ordered as E0781 with pump insulin ⇒ not covered, remedy: change the code to E0784', () => {
     const d = evaluate(completeRecord(), [draft('pump', 'E0781'), draft('ins', 'J1817', HCPCS, 'MedicationRequest')]);
     expect(d.outcome).toBe('not-covered');
