@@ -526,6 +526,10 @@ threshold('antibody-ia2-local-code-positive', 'C-peptide 188%, GAD65 and IAA neg
       interpretation: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: 'POS', display: 'Positive' }] }] });
   } },
   { outcome: 'covered', criteria: { 'antibody-ia2': 'met' } });
+threshold('antibody-ica-positive', 'C-peptide 188% (normal renal function), GAD65 and IAA negative, islet cell antibody positive (1:16) — covered',
+  `${AB} — ICA`,
+  { cPeptide: HIGH, extra: (b) => { highCPeptide(b); gad65IaaNegative(b); b.antibody('ica', '13927-9', 'Pancreatic islet cell Ab [Titer] in Serum', 16, '{titer}', 4, '2026-02-10'); } },
+  { outcome: 'covered', criteria: { 'antibody-ica': 'met' } });
 threshold('antibody-partial-panel-negative', 'C-peptide 188% (normal renal function); only GAD65 tested, negative — conditional: IA-2 and ZnT8 are not documented (order them), not "not met"',
   `${AB} — a partly tested negative panel is not documented (issue 15 D3)`,
   { cPeptide: HIGH, extra: (b) => { highCPeptide(b); b.antibody('gad65', '13926-1', 'Glutamate decarboxylase 65 Ab [Units/volume] in Serum', 0.4, '[IU]/mL', 5, '2026-02-10'); } },
@@ -682,7 +686,7 @@ refill('refill-initial-criteria-not-documented', 'A4224 refill for a patient on 
 refill('refill-initial-criteria-attested', 'A4224 refill for a patient on a pump since 2016, seen 27 days ago; the practitioner attests the record documents the initial criteria from pump start — covered',
   `${CC}; the initial qualification met by attestation`,
   onPump('refill-initial-criteria-attested', { attest: { 'initial-criteria-documented': true } }),
-  { outcome: 'covered', criteria: { 'initial-qualification': 'met', 'continued-coverage-visit': 'met', 'supply-pairing': 'met' }, card: null });
+  { outcome: 'covered', criteria: { 'initial-qualification': 'met', 'initial-qualification-attested': 'met', 'continued-coverage-visit': 'met', 'supply-pairing': 'met' }, card: null });
 refill('refill-supplies-pump-on-record-e0781', 'A4224 insulin pump supplies refill for a patient whose pump on record is E0781 (not an insulin pump code) — not covered as coded',
   'NW MISCELLANEOUS ("A4224 and A4225 used with an external infusion pump other than HCPCS code E0784 will be denied as incorrect coding"), checked against the pump on record (COVERAGE-MAP D10, S21)',
   onPump('refill-supplies-pump-on-record-e0781', { pumpHcpcs: 'E0781', attest: { 'initial-criteria-documented': true } }),
@@ -727,6 +731,23 @@ function maRecord(name: string, partBDate?: string): RecordBuilder {
   b.attestations({ 'practitioner-csii-team': true });
   if (partBDate) moreAnswers(b, { 'medicare-part-b-date': partBDate });
   return b;
+}
+{
+  const name = 'enrollment-cgm-before-part-b';
+  const b = maRecord(name, '2023-08-01');
+  const kept = b.resources.filter((r) => !(r.resourceType === 'Observation' && String(r.id).includes('smbg')));
+  b.resources.length = 0;
+  b.resources.push(...kept);
+  b.add({ resourceType: 'Device', id: b.id('dev-cgm'), status: 'inactive', type: { coding: [{ system: HCPCS, code: 'K0554', display: 'Receiver (monitor), dedicated, for use with therapeutic glucose continuous monitor system' }], text: 'CGM receiver' }, patient: b.subject });
+  b.add({ resourceType: 'DeviceUseStatement', id: b.id('dus-cgm'), status: 'completed', subject: b.subject, device: { reference: `Device/${b.id('dev-cgm')}` }, timingPeriod: { start: '2021-04-01', end: '2024-02-01' }, recordedOn: '2021-04-01' });
+  const orders = [pumpOrder(b), insulinOrder(b)];
+  add(name, {
+    title: 'Medicare Advantage member, Part B since 2023-08-01 (attested); pump since 2017; no fingersticks on file but CGM use from 2021 to 2024 — covered',
+    exercises: 'NCD 280.14 B.1.e Criterion B (testing in the month before Medicare enrollment); A52507 CGM use overlapping that month',
+    record: b.resources,
+    draftOrders: orders,
+    expected: { [`DeviceRequest/${orders[0]!.id}`]: { outcome: 'covered', criteria: { 'testing-before-enrollment-cgm': 'met' }, card: null } },
+  });
 }
 for (const [name, partB, outcome] of [
   ['enrollment-ma-part-b-date-attested', '2023-08-01', 'covered'],
