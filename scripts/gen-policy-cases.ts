@@ -533,7 +533,7 @@ threshold('antibody-ica-positive', 'C-peptide 188% (normal renal function), GAD6
 threshold('antibody-partial-panel-negative', 'C-peptide 188% (normal renal function); only GAD65 tested, negative — conditional: IA-2 and ZnT8 are not documented (order them), not "not met"',
   `${AB} — a partly tested negative panel is not documented (issue 15 D3)`,
   { cPeptide: HIGH, extra: (b) => { highCPeptide(b); b.antibody('gad65', '13926-1', 'Glutamate decarboxylase 65 Ab [Units/volume] in Serum', 0.4, '[IU]/mL', 5, '2026-02-10'); } },
-  { outcome: 'conditional', criteria: { 'c-peptide': 'not-met', 'antibody-gad65': 'not-met', 'antibody-ia2': 'not-documented', 'antibody-znt8': 'not-documented' }, card: { indicator: WARN } });
+  { outcome: 'conditional', criteria: { 'c-peptide': 'not-met', 'antibody-gad65': 'not-met', 'antibody-ia2': 'not-documented', 'antibody-znt8': 'not-documented' }, card: { indicator: WARN, summaryIncludes: ['IA-2'] } });
 threshold('antibody-full-panel-negative', 'C-peptide 188% (normal renal function); GAD65, IA-2, ZnT8 and IAA all negative — not covered',
   `${AB} — the whole panel negative`,
   { cPeptide: HIGH, extra: (b) => { highCPeptide(b); negativeAntibodies(b); } },
@@ -622,7 +622,7 @@ threshold('setting-skilled-nursing-stay', 'Every criterion met, but the pump is 
   'NCD 280.14 B.1.e ("in the home setting"); UHC Medicare Advantage coverage summary (hospital / SNF stays: Part A / Part D) — COVERAGE-MAP D13, S8',
   { extra: (b) => b.add({ resourceType: 'Encounter', id: b.id('enc-snf'), status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP', display: 'inpatient encounter' },
     type: [{ text: 'Skilled nursing facility stay' }], subject: b.subject, period: { start: '2026-03-28T10:00:00Z' } }) },
-  { outcome: 'not-covered', criteria: { 'home-setting': 'not-met' }, card: { indicator: WARN } },
+  { outcome: 'not-covered', criteria: { 'home-setting': 'not-met' }, card: { indicator: WARN, summaryIncludes: ['inpatient or skilled-nursing stay'] } },
   (b) => [{ ...pumpOrder(b), encounter: { reference: `Encounter/${b.id('enc-snf')}` } }, insulinOrder(b)]);
 {
   const name = 'ide-clinical-trial-attested';
@@ -690,7 +690,7 @@ refill('refill-initial-criteria-attested', 'A4224 refill for a patient on a pump
 refill('refill-supplies-pump-on-record-e0781', 'A4224 insulin pump supplies refill for a patient whose pump on record is E0781 (not an insulin pump code) — not covered as coded',
   'NW MISCELLANEOUS ("A4224 and A4225 used with an external infusion pump other than HCPCS code E0784 will be denied as incorrect coding"), checked against the pump on record (COVERAGE-MAP D10, S21)',
   onPump('refill-supplies-pump-on-record-e0781', { pumpHcpcs: 'E0781', attest: { 'initial-criteria-documented': true } }),
-  { outcome: 'not-covered', criteria: { 'supply-pairing': 'not-met' }, card: { indicator: WARN } });
+  { outcome: 'not-covered', criteria: { 'supply-pairing': 'not-met' }, card: { indicator: WARN, summaryIncludes: ['pump on record: A4224'] } });
 refill('refill-supplies-13-weeks', 'A4224 refill of 13 weeks (3 months) for a patient on a pump, initial criteria attested — covered',
   'L33794 via POLICY-DIGEST G10 ("not dispense more than a 3-month quantity"): parameter supplyWeeksMax = 13 — at the limit',
   onPump('refill-supplies-13-weeks', { attest: { 'initial-criteria-documented': true } }),
@@ -698,7 +698,7 @@ refill('refill-supplies-13-weeks', 'A4224 refill of 13 weeks (3 months) for a pa
 refill('refill-supplies-14-weeks', 'A4224 refill of 14 weeks for a patient on a pump, initial criteria attested — not covered: more than a 3-month quantity',
   'L33794 via POLICY-DIGEST G10 ("not dispense more than a 3-month quantity"): parameter supplyWeeksMax = 13 — one week over',
   onPump('refill-supplies-14-weeks', { attest: { 'initial-criteria-documented': true } }),
-  { outcome: 'not-covered', criteria: { 'supply-quantity': 'not-met' }, card: { indicator: WARN } }, 14);
+  { outcome: 'not-covered', criteria: { 'supply-quantity': 'not-met' }, card: { indicator: WARN, summaryIncludes: ['3-month quantity'] } }, 14);
 {
   // D9 — a phlebotomy-only visit is not an evaluation by the treating practitioner.
   const name = 'visit-phlebotomy-only';

@@ -188,16 +188,16 @@ function pairing(ctx: KindContext, p: OrderParams): KindOutcome {
       const others = row.onlyWith ? pumpItems.filter((x) => x.hcpcs && !inSet(ctx, row.onlyWith, x)) : [];
       if (others.length) {
         bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `only with ${codesOf(ctx, row.onlyWith!)}`, note: `${onRecord.length ? 'the pump on record is' : 'ordered with'} ${others.map((x) => x.hcpcs).join(', ')}` });
-        codes.push(s.label);
+        codes.push(s.hcpcs ?? s.label);
       }
       const forbidden = row.neverWith ? pumpItems.filter((x) => inSet(ctx, row.neverWith, x)) : [];
       if (forbidden.length) {
         bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `never with ${codesOf(ctx, row.neverWith!)}`, note: `ordered with ${forbidden.map((x) => x.hcpcs ?? x.label).join(', ')}` });
-        codes.push(s.label);
+        codes.push(s.hcpcs ?? s.label);
       }
     }
   }
-  if (bad.length) return result('not-met', 'order', 'unpaired', bad, { supplies: [...new Set(codes)].join(', ') });
+  if (bad.length) return result('not-met', 'order', 'unpaired', bad, { supplies: [...new Set(codes)].join(', '), ...(onRecord.length ? { against: 'on record' } : {}) });
   return result('met', 'order', 'ok', [{ reference: o.ref, value: o.label, note: items.length > 1 ? 'supplies match the pump ordered' : 'no pump/supply combination in this order set' }], {});
 }
 
