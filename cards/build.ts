@@ -167,6 +167,7 @@ function signCards(det: Determination, ctx: Ctx): Pending[] {
     case 'indeterminate':
       return [indeterminateCard(det, ctx)];
     case 'covered':
+      if (det.review?.length) return [reviewCard(det, ctx)];
       return ctx.opts.infoWhenCovered ? [coveredCard(det, ctx)] : [];
     default:
       return findingCards(det, ctx);
@@ -183,7 +184,7 @@ function selectCards(det: Determination, ctx: Ctx): Pending[] {
 function wantsCard(det: Determination, opts: BuildOptions): boolean {
   if (!det.policy || det.outcome === 'no-policy') return false;
   if (opts.hook === 'order-select') return true;
-  return det.outcome !== 'covered' || opts.infoWhenCovered;
+  return det.outcome !== 'covered' || opts.infoWhenCovered || !!det.review?.length;
 }
 
 function topic(ctx: Ctx, code: 'coverage-info' | 'guideline'): Coding {
@@ -262,6 +263,14 @@ function coveredCard(det: Determination, ctx: Ctx): Pending {
   const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
   const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, verdict(det), []));
   return { card, rank: RANK.info, orderRef: det.order.ref, criteria: [] };
+}
+
+/** Covered, but resting on evidence a reviewer should confirm (a policy `review` text): an info card, never a warning. */
+function reviewCard(det: Determination, ctx: Ctx): Pending {
+  const first = det.review![0]!;
+  const summary = fitSummary(`${orderShort(det.order)}: covered on ${criterionShortName(first)} — ${first.review}`);
+  const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, verdict(det), [`Review: ${md(first.text)} — ${md(first.review!)}.`]));
+  return { card, rank: RANK.info, orderRef: det.order.ref, criteria: det.review!.map((c) => c.id) };
 }
 
 function selectCard(det: Determination, ctx: Ctx): Pending {

@@ -548,7 +548,7 @@ threshold('antibody-iaa-before-insulin-positive', 'C-peptide 188%; GAD65, IA-2, 
     b.antibody('iaa-2023', '8072-1', 'Insulin Ab [Units/volume] in Serum', 2.1, '[IU]/mL', 0.4, '2023-11-20');
   } },
   { outcome: 'covered', criteria: { 'antibody-iaa-before-insulin': 'met' } });
-threshold('antibody-iaa-after-insulin-positive', 'C-peptide 188%; GAD65, IA-2, ZnT8 negative; only an insulin autoantibody positive, drawn after 2 years of insulin — covered on the literal criterion (parameter insulinAntibodyAfterInsulinCounts)',
+threshold('antibody-iaa-after-insulin-positive', 'C-peptide 188%; GAD65, IA-2, ZnT8 negative; only an insulin autoantibody positive, drawn after 2 years of insulin — covered on the literal criterion, with an info card to review it (parameter insulinAntibodyAfterInsulinCounts)',
   `${AB}; an IAA after insulin therapy is not a marker of autoimmunity (COVERAGE-MAP A9, S18): it counts only while insulinAntibodyAfterInsulinCounts is true`,
   { cPeptide: HIGH, extra: (b) => {
     highCPeptide(b);
@@ -557,7 +557,7 @@ threshold('antibody-iaa-after-insulin-positive', 'C-peptide 188%; GAD65, IA-2, Z
     b.antibody('znt8', '76651-9', 'Zinc transporter 8 Ab [Units/volume] in Serum', 3, 'U/mL', 15, '2026-02-10');
     b.antibody('iaa', '8072-1', 'Insulin Ab [Units/volume] in Serum', 2.1, '[IU]/mL', 0.4, '2026-02-10');
   } },
-  { outcome: 'covered', criteria: { 'antibody-iaa-after-insulin': 'met', 'antibody-iaa-before-insulin': 'met' } });
+  { outcome: 'covered', criteria: { 'antibody-iaa-after-insulin': 'met' }, card: { indicator: 'info', summaryIncludes: ['confirm with GAD65, IA-2 or ZnT8'] } });
 
 // S17 — renal path with C-peptide documented but only an eGFR: the gap is creatinine clearance, and the lab to order
 // is a serum creatinine, not a repeat C-peptide.

@@ -7,6 +7,7 @@ import { PatientRecord, type RecordGap } from '../fhir/record.js';
 import {
   decisiveLeaves,
   determine,
+  reviewLeaves,
   evaluateCriteria,
   evaluationDate,
   type EvaluationContext,
@@ -559,4 +560,13 @@ describe('situations: otherwise, collapseIf, remedy filters', () => {
     expect(labels('plain', no)).toEqual(['repeat', 'any']);
     expect(labels('plain', yes)).toEqual(['repeat']);
   });
+
+  it('review: a met leaf with a review text is flagged only when the result rests on it', () => {
+    const flagged = leaf('iaa', M, { review: 'confirm with GAD65' } as Partial<PolicyNode>);
+    const alone = evaluateCriteria(group('allOf', 'root', [leaf('a', M), group('anyOf', 'ab', [leaf('gad', N), flagged])]), bareContext());
+    expect(reviewLeaves(alone).map((c) => [c.id, c.review])).toEqual([['iaa', 'confirm with GAD65']]);
+    const carried = evaluateCriteria(group('allOf', 'root', [leaf('a', M), group('anyOf', 'ab', [leaf('gad', M), flagged])]), bareContext());
+    expect(reviewLeaves(carried)).toEqual([]);
+  });
 });
+

@@ -170,6 +170,7 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
       if (out.finding) result.finding = out.finding;
       if (out.retest && out.status !== 'met') result.retest = true;
       if (out.status !== 'met' && node.remedies) setRemedies(result, node.remedies, ctx);
+      if (out.status === 'met' && node.review) result.review = node.review;
       return result;
     }
   }
@@ -367,6 +368,26 @@ export function decisiveLeaves(result: CriterionResult | undefined): { unmet: Cr
   };
   if (result) walk(result);
   return { unmet, undocumented };
+}
+
+/**
+ * Met leaves with a `review` text that the met result rests on: every met child of an allOf, the deciding child of a
+ * firstDocumented, and the child of an anyOf only when it is the one met alternative (another met alternative would
+ * carry the result without it).
+ */
+export function reviewLeaves(result: CriterionResult | undefined): CriterionResult[] {
+  const out: CriterionResult[] = [];
+  const walk = (r: CriterionResult): void => {
+    if (r.status !== 'met' || r.finding?.code === 'not-applicable') return;
+    if (r.review) out.push(r);
+    const met = (r.children ?? []).filter((c) => c.status === 'met');
+    if (r.op === 'allOf') met.forEach(walk);
+    else if (r.op === 'firstDocumented' || (r.op === 'anyOf' && met.length === 1)) {
+      if (met[0]) walk(met[0]);
+    }
+  };
+  if (result) walk(result);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -569,7 +590,8 @@ export function determine(order: InfusionOrder, record: PatientRecord, policySet
           };
     const { unmet, undocumented } = decisiveLeaves(root);
     const outcome = root.status === 'met' ? 'covered' : root.status === 'not-met' ? 'not-covered' : 'conditional';
-    return [{ ...shared, outcome, root, unmet, undocumented } satisfies Determination];
+    const review = reviewLeaves(root);
+    return [{ ...shared, outcome, root, unmet, undocumented, ...(review.length ? { review } : {}) } satisfies Determination];
   } catch {
     return [{ ...shared, outcome: 'indeterminate', message: 'The coverage criteria could not be evaluated: the record as sent holds unexpected or malformed data.' } satisfies Determination];
   }

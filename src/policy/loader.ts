@@ -337,6 +337,7 @@ interface RawNode {
   onlyIf?: string;
   otherwise?: TriState;
   collapseIf?: string;
+  review?: string;
   absent?: TriState;
   allOf?: RawNode[];
   anyOf?: RawNode[];
@@ -655,6 +656,7 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     ...(raw.onlyIf !== undefined ? { onlyIf: raw.onlyIf } : {}),
     ...(raw.otherwise !== undefined ? { otherwise: raw.otherwise } : {}),
     ...(raw.collapseIf !== undefined ? { collapseIf: raw.collapseIf } : {}),
+    ...(raw.review !== undefined ? { review: raw.review } : {}),
   };
   for (const kind of ['allOf', 'anyOf', 'firstDocumented'] as const) {
     const list = raw[kind];

@@ -29,6 +29,8 @@ interface NodeBase {
   otherwise?: TriState;
   /** When this named definition is met, the group is reported as one gap with its own remedies, not its leaves. */
   collapseIf?: string;
+  /** Met and alone deciding its alternative ⇒ the covered order is flagged for review with this text. */
+  review?: string;
 }
 
 /** A leaf whose params were validated against a schema: `params` has every "%name" replaced by the parameter value. */

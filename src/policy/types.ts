@@ -57,6 +57,8 @@ export interface CriterionResult {
   retest?: boolean;
   /** A group reported as one gap (the node's `collapseIf` situation holds): the cards name it, not its leaves. */
   collapsed?: boolean;
+  /** Met, but to be reviewed (the node's `review` text): see Determination.review. */
+  review?: string;
   /** Structured result of a kind leaf (cards/ words it); absent on combinators and legacy facts. */
   finding?: import('./kinds/types.js').Finding;
 }
@@ -96,6 +98,8 @@ export interface Determination {
   /** Leaves that decide the outcome (see `decisiveLeaves`), split by status. */
   unmet: CriterionResult[];
   undocumented: CriterionResult[];
+  /** Met criteria with a `review` text that alone decide their alternative (e.g. an IAA drawn on insulin). */
+  review?: CriterionResult[];
   /** Date everything was evaluated against (the order's authoredOn, else the request time). */
   asOf: string;
   /** Plain explanation when there is no root (no policy for this payer, evaluation failed, ...). */
