@@ -212,6 +212,7 @@ function signCards(det: Determination, ctx: Ctx): Pending[] {
     case 'indeterminate':
       return [indeterminateCard(det, ctx)];
     case 'covered':
+      if (det.review?.length) return [reviewCard(det, ctx)];
       return ctx.opts.infoWhenCovered ? [coveredCard(det, ctx)] : [];
     default:
       return findingCards(det, ctx);
@@ -228,7 +229,7 @@ function selectCards(det: Determination, ctx: Ctx): Pending[] {
 function wantsCard(det: Determination, opts: BuildOptions): boolean {
   if (!det.policy || det.outcome === 'no-policy') return false;
   if (opts.hook === 'order-select') return true;
-  return det.outcome !== 'covered' || opts.infoWhenCovered;
+  return det.outcome !== 'covered' || opts.infoWhenCovered || !!det.review?.length;
 }
 
 function topic(ctx: Ctx, code: 'coverage-info' | 'guideline'): Coding {
@@ -313,6 +314,14 @@ function coveredCard(det: Determination, ctx: Ctx): Pending {
   const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
   const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, 'sign', []));
   return { card, rank: RANK.info, orderRef: det.order.ref, criteria: [] };
+}
+
+/** Covered, but resting on evidence a reviewer should confirm (a policy `review` text): an info card, never a warning. */
+function reviewCard(det: Determination, ctx: Ctx): Pending {
+  const first = det.review![0]!;
+  const summary = fitSummary(`${orderShort(det.order)}: covered on ${criterionShortName(first)} — ${first.review}`);
+  const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, 'sign', [`Review: ${md(first.text)} — ${md(first.review!)}.`]));
+  return { card, rank: RANK.info, orderRef: det.order.ref, criteria: det.review!.map((c) => c.id) };
 }
 
 function selectCard(det: Determination, ctx: Ctx): Pending {
@@ -519,7 +528,13 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   // Count requirements, not leaves: "C-peptide or antibody" is one requirement with two ways to meet it.
   const requirements = topLevelRequirements(det.root, 'not-documented');
   // Names as long as a summary can hold (a name cut short is not a whole phrase).
-  const names = [...new Set((requirements.length > 0 ? requirements.map((r) => criterionShortName(gapNode(r), 90)) : det.undocumented.map((c) => criterionShortName(c, 90))))];
+  const names = [...new Set((requirements.length > 0 ? requirements.map((r) => gapName(r, 90)) : det.undocumented.map((c) => criterionShortName(c, 90))))];
+  // A gap whose own reason is the advice (repeat an invalid test; a code the policy does not address: verify it) leads.
+  const lead = det.undocumented.find((c) => c.retest || c.finding?.code === 'not-addressed');
+  if (lead) {
+    const more = det.undocumented.length - 1;
+    return composeSummary(`${short}: `, gapPhrases(lead).map(lowerFirst), more > 0 ? `(+${plural(more, 'more gap', 'more gaps')})` : '');
+  }
   if (names.length === 1) {
     // A failed alternative explains why documentation is needed ("glucose log averages 2/day": CGM use would do).
     // Only a failed alternative within the gap itself: an unrelated "no" elsewhere would join two facts.

@@ -57,14 +57,22 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'device/undated': (v, c) => `${lower(String(v.title))} on record, but not dated${windowPhrase(c)}`,
   'device/not-in-use': (v) => `${lower(String(v.title))} on record, but not in use`,
   'order/wrong-code': (v) => `ordered as ${v.ordered}: only ${v.expected} is covered`,
+  'order/not-addressed': (v) => `code ${v.ordered} is not addressed by the policy documents: verify the code with the DME MAC`,
+  'procedure/too-few': (v) => `${lower(String(v.title))} on ${v.count} day(s) only (${v.min} needed to show a completed program)`,
   'order/uncoded': (v) => `the pump order carries no HCPCS code (${v.expected} required)`,
   'order/forbidden': (v, c) => (v.pumpKind === 'implantable' ? 'an implanted infusion pump is not covered for this use' : `${lower(c.label ?? 'this pump')} — not covered`),
-  'order/unpaired': (v, c) => (c.label ? `${c.label} (${v.supplies} not associated with this pump)` : `supply not associated with the pump ordered: ${v.supplies}`),
+  'order/unpaired': (v, c) => {
+    const where = v.against === 'on record' ? 'the pump on record' : 'the pump ordered';
+    return c.label ? `${c.label} (${v.supplies} not associated with ${where})` : `supply not associated with ${where}: ${v.supplies}`;
+  },
   'order/missing-companion': () => 'not ordered with the required companion order',
   'order/forbidden-companion': () => 'ordered with a companion order this policy does not allow',
   'order/too-many': (v) => `${v.count} pumps (ordered and on record); at most ${v.max}`,
   'order/unknown': () => 'the pumps already on record are not known',
-  'order/setting': (v) => `ordered in an ${v.setting} setting — covered only for use in the ${String(v.allowed).replace(/, /g, ' or ')}`,
+  'order/setting': (v) =>
+    v.setting === 'institutional'
+      ? `ordered during an inpatient or skilled-nursing stay — covered only for use in the ${String(v.allowed).replace(/, /g, ' or ')}`
+      : `ordered in an ${v.setting} setting — covered only for use in the ${String(v.allowed).replace(/, /g, ' or ')}`,
   'order/setting-unknown': (v) => `the care setting is not known (covered only for ${v.allowed})`,
   'order/drug-not-identified': () => 'the drug for the pump could not be identified',
   'order/drug-not-in-set': (v, c) => (c.label ? `${lower(c.label)} — not ${v.drug ?? 'the drug ordered'}` : 'the drug ordered is not one this policy covers'),

@@ -125,12 +125,20 @@ function metLeaves(node: CriterionResult): number {
  * "Diabetes education" tells the clinician more than "MDI history or pump before Medicare"; the checklist in the
  * detail still lists every alternative.
  */
-export function gapName(node: CriterionResult): string {
-  return criterionShortName(gapNode(node));
+export function gapName(node: CriterionResult, max?: number): string {
+  const n = gapNode(node);
+  // A group reported as one gap (collapseIf) is named as such; a finding may name what is actually missing (a renal
+  // path without creatinine clearance: "creatinine clearance", not the C-peptide that is on file).
+  const missing = n.collapsed ? undefined : n.finding?.values?.gapLabel;
+  if (typeof missing === 'string' && missing) return truncateText(missing, 40);
+  return criterionShortName(n, max);
 }
 
-/** The node `gapName` names. */
+/** The node `gapName` names: it stops at a group reported as one gap and at a finding that names the gap itself. */
 export function gapNode(node: CriterionResult): CriterionResult {
+  if (node.collapsed) return node;
+  const missing = node.finding?.values?.gapLabel;
+  if (typeof missing === 'string' && missing) return node;
   const children = node.children ?? [];
   if (node.op === 'allOf') {
     const open = children.filter((c) => c.status !== 'met');

@@ -105,6 +105,7 @@ function hookContext(c: PolicyCase): Record<string, unknown> {
   return {
     userId: c.userId,
     patientId: c.patientId,
+    ...(c.encounterId ? { encounterId: c.encounterId } : {}),
     ...(c.hook === 'order-select' ? { selections: c.selections ?? c.draftOrders.map(refOf) } : {}),
     draftOrders: {
       resourceType: 'Bundle',

@@ -72,12 +72,12 @@ describe('the policy report', () => {
   it('counts a case for the leaves its expectations name and for every group above them; flags the rest', () => {
     const dir = casesDir({
       'medicare-csii/a.json': aCase({ 'c-peptide': 'met' }),
-      'medicare-csii/b.json': aCase({ 'c-peptide': 'not-met', autoantibody: 'not-met' }),
+      'medicare-csii/b.json': aCase({ 'c-peptide': 'not-met', 'antibody-gad65': 'not-met' }),
       'medicare-csii/README.md': '# notes',
     });
     const csii = buildReport(POLICY_SET, dir).policies.find((p) => p.id === 'medicare-csii')!;
     const count = (id: string) => csii.criteria.find((c) => c.id === id)!.cases;
-    expect([count('c-peptide'), count('autoantibody'), count('insulinopenia'), count('csii'), count('diagnosis'), count('clinical-pathway')]).toEqual([2, 1, 2, 2, 0, 0]);
+    expect([count('c-peptide'), count('antibody-gad65'), count('autoantibody'), count('insulinopenia'), count('csii'), count('diagnosis'), count('clinical-pathway')]).toEqual([2, 1, 1, 2, 2, 0, 0]);
     expect(csii.unexercised).toContain('diagnosis');
     expect(csii.unexercised).not.toContain('insulinopenia');
     expect(formatReport(buildReport(POLICY_SET, dir))).toMatch(/criteria no case exercises: .*diagnosis/);

@@ -1,7 +1,7 @@
 // Named dates as data (policy "anchors"): the order date, the Coverage start (Medicare enrollment), pump initiation
 // (DeviceUseStatement timing / insertion Procedure / an attested date, with a fallback), the last refill ... Each is
 // resolved once per order and memoised; a window on an anchor that has no date is "not documented".
-import type { Resource } from 'fhir/r4';
+import type { Coverage, Resource } from 'fhir/r4';
 import { asOfDay, deviceUses, orderCoverage, questionnaireResponses, recordedDay, refOf as factRef } from './facts/common.js';
 import { addDays } from './facts/common.js';
 import type { AnchorValue, KindContext } from './kinds/types.js';
@@ -9,7 +9,13 @@ import type { Evidence } from './types.js';
 
 export interface DateSource {
   orderDate?: true;
-  coverageStart?: true;
+  /**
+   * true: the period start of the Coverage the order is judged under. `{ match }`: the earliest period start of any
+   * Coverage on record whose class value/name matches `classPattern` (case-insensitive) or whose type has one of
+   * `typeCodes`, or whose payor display / reference matches `payorPattern` — e.g. the Medicare Part B entitlement,
+   * not a Medicare Advantage plan's start.
+   */
+  coverageStart?: true | { match: { classPattern?: string; typeCodes?: string[]; payorPattern?: string } };
   anchor?: string;
   attestation?: { linkId: string; questionnaire?: string };
   device?: { valueSet: string };
@@ -69,6 +75,23 @@ export function resolveAnchor(ctx: KindContext, name: string, specs: Readonly<Re
 function datesOf(ctx: KindContext, s: DateSource, specs: Readonly<Record<string, AnchorSpec>>, depth: number): Dated[] {
   const today = asOfDay(ctx);
   if (s.orderDate) return [{ day: today, evidence: { reference: ctx.order.ref, date: today, value: 'order date' }, isOrderDate: true }];
+  if (s.coverageStart && s.coverageStart !== true) {
+    const m = s.coverageStart.match;
+    const re = m.classPattern ? new RegExp(m.classPattern, 'i') : undefined;
+    const payorRe = m.payorPattern ? new RegExp(m.payorPattern, 'i') : undefined;
+    const out: Dated[] = [];
+    for (const c of ctx.record.all<Coverage & { resourceType: 'Coverage' }>('Coverage')) {
+      if (c.status === 'entered-in-error') continue;
+      const classes = (Array.isArray(c.class) ? c.class : []).flatMap((k) => [k?.value, k?.name]).filter((x): x is string => typeof x === 'string');
+      const types = (Array.isArray(c.type?.coding) ? c.type!.coding : []).map((x) => x?.code).filter((x): x is string => typeof x === 'string');
+      const payors = (Array.isArray(c.payor) ? c.payor : []).flatMap((x) => [x?.display, x?.reference]).filter((x): x is string => typeof x === 'string');
+      const hit = (re && classes.some((x) => re.test(x))) || (m.typeCodes ?? []).some((t) => types.includes(t)) || (payorRe && payors.some((x) => payorRe.test(x)));
+      const day = recordedDay(c.period?.start);
+      if (!hit || !day || day > today) continue;
+      out.push({ day, evidence: { reference: `Coverage/${c.id}`, date: c.period!.start!, value: `coverage start ${day}`, note: `${classes[0] ?? types[0] ?? "Coverage"} period start` } });
+    }
+    return out;
+  }
   if (s.coverageStart) {
     const { coverage, note } = orderCoverage(ctx);
     const day = recordedDay(coverage?.period?.start);

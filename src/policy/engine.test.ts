@@ -7,6 +7,7 @@ import { PatientRecord, type RecordGap } from '../fhir/record.js';
 import {
   decisiveLeaves,
   determine,
+  reviewLeaves,
   evaluateCriteria,
   evaluationDate,
   type EvaluationContext,
@@ -565,3 +566,49 @@ describe('a record of 5,000 Observations', () => {
     expect(leafResult.evidence.map((e) => e.reference)).toEqual(['Observation/cp2']);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Issue 15: onlyIf + otherwise, collapseIf, remedies that fit the gap.
+
+describe('situations: otherwise, collapseIf, remedy filters', () => {
+  const ctxWith = (definitions: Record<string, PolicyNode>): EvaluationContext => ({ ...bareContext(), order: { ref: 'DeviceRequest/o1', label: 'order' } as InfusionOrder, definitions });
+  const yes = leaf('yes', M);
+  const no = leaf('no', N);
+
+  it('onlyIf with otherwise: the status when the situation does not hold, never listed as a gap', () => {
+    const node = group('anyOf', 'g', [leaf('a', N), leaf('b', M, { onlyIf: 'situation', otherwise: N })]);
+    const off = evaluateCriteria(node, ctxWith({ situation: no }));
+    expect(off.status).toBe(N);
+    expect(decisiveLeaves(off).unmet.map((c) => c.id)).toEqual(['a']);
+    expect(evaluateCriteria(node, ctxWith({ situation: yes })).status).toBe(M);
+  });
+
+  it('collapseIf: the group is one gap in its situation, its leaves otherwise', () => {
+    const node = group('allOf', 'root', [{ ...group('allOf', 'g', [leaf('a', D), leaf('b', D)]), collapseIf: 'situation', remedies: [{ type: 'questionnaire', linkId: 'q' }] } as PolicyNode]);
+    const on = evaluateCriteria(node, ctxWith({ situation: yes }));
+    expect(decisiveLeaves(on).undocumented.map((c) => c.id)).toEqual(['g']);
+    expect(decisiveLeaves(on).undocumented[0]!.remedies).toEqual([{ type: 'questionnaire', linkId: 'q' }]);
+    expect(decisiveLeaves(evaluateCriteria(node, ctxWith({ situation: no }))).undocumented.map((c) => c.id)).toEqual(['a', 'b']);
+  });
+
+  it('remedies: onlyForFindings / notForFindings by the finding code, unlessDefinition by the situation', () => {
+    const lab = (label: string, extra: Record<string, unknown>) => ({ type: 'order-lab', label, code: [{ system: LOINC, code: '1-1', display: label }], ...extra });
+    const remedies = [lab('repeat', { notForFindings: ['renal'] }), lab('creatinine', { onlyForFindings: ['renal'] }), lab('any', { unlessDefinition: 'situation' })];
+    const facts: Record<string, FactFunction> = { renal: () => ({ status: D, evidence: [], finding: { kind: 'fact', code: 'renal' } }), plain: () => ({ status: D, evidence: [] }) };
+    const ctx = (situation: PolicyNode) => ({ ...ctxWith({ situation }), facts: { ...testFacts, ...facts } });
+    const labels = (fact: string, situation: PolicyNode) =>
+      (evaluateCriteria({ kind: 'fact', id: 'x', text: 'x', citation: 'c', pointer: '', fact, params: {}, remedies } as unknown as PolicyNode, ctx(situation)).remedies ?? []).map((r) => (r as { label: string }).label);
+    expect(labels('renal', no)).toEqual(['creatinine', 'any']);
+    expect(labels('plain', no)).toEqual(['repeat', 'any']);
+    expect(labels('plain', yes)).toEqual(['repeat']);
+  });
+
+  it('review: a met leaf with a review text is flagged only when the result rests on it', () => {
+    const flagged = leaf('iaa', M, { review: 'confirm with GAD65' } as Partial<PolicyNode>);
+    const alone = evaluateCriteria(group('allOf', 'root', [leaf('a', M), group('anyOf', 'ab', [leaf('gad', N), flagged])]), bareContext());
+    expect(reviewLeaves(alone).map((c) => [c.id, c.review])).toEqual([['iaa', 'confirm with GAD65']]);
+    const carried = evaluateCriteria(group('allOf', 'root', [leaf('a', M), group('anyOf', 'ab', [leaf('gad', M), flagged])]), bareContext());
+    expect(reviewLeaves(carried)).toEqual([]);
+  });
+});
+

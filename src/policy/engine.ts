@@ -116,7 +116,7 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
       return {
         ...head,
         op: 'leaf',
-        status: 'met',
+        status: node.otherwise ?? 'met',
         evidence: [{ reference: ctx.order.ref, value: ctx.order.label, note: `not applicable (${node.onlyIf})` }],
         finding: { kind: 'engine', code: 'not-applicable', values: { definition: node.onlyIf } },
       };
@@ -135,7 +135,8 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
         const decided = children.find((c) => c.status !== 'not-documented')!;
         result.reason = `decided by: ${decided.text}`;
       }
-      if (status !== 'met' && node.remedies) result.remedies = node.remedies;
+      if (status !== 'met' && node.collapseIf && definitionMet(ctx, node.collapseIf)) result.collapsed = true;
+      if (status !== 'met' && node.remedies) setRemedies(result, node.remedies, ctx);
       return result;
     }
     case 'not': {
@@ -145,7 +146,7 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
       if (child.reason) result.reason = child.reason;
       if (status !== 'met') {
         const remedies = node.remedies ?? declaredRemedies(node.child);
-        if (remedies.length > 0) result.remedies = remedies;
+        if (remedies.length > 0) setRemedies(result, remedies, ctx);
       }
       return result;
     }
@@ -167,11 +168,33 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
       const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence.map(plainEvidence) };
       if (out.reason) result.reason = plainText(out.reason) ?? UNEVALUABLE;
       if (out.finding) result.finding = out.finding;
-      if (out.retest && out.status === 'not-met') result.retest = true;
-      if (out.status !== 'met' && node.remedies) result.remedies = node.remedies;
+      if (out.retest && out.status !== 'met') result.retest = true;
+      if (out.status !== 'met' && node.remedies) setRemedies(result, node.remedies, ctx);
+      if (out.status === 'met' && node.review) result.review = node.review;
       return result;
     }
   }
+}
+
+function definitionMet(ctx: EvaluationContext, name: string): boolean {
+  try {
+    return ctx.definition!(name).status === 'met';
+  } catch {
+    return false;
+  }
+}
+
+/** The declared remedies that fit this result (RemedyFilter): by the leaf's finding code and the named situations. */
+function setRemedies(result: CriterionResult, remedies: readonly Remedy[], ctx: EvaluationContext): void {
+  const code = result.finding?.code;
+  const fit = remedies.filter(
+    (r) =>
+      (!r.onlyForFindings || (code !== undefined && r.onlyForFindings.includes(code))) &&
+      (!r.notForFindings || code === undefined || !r.notForFindings.includes(code)) &&
+      (!r.unlessDefinition || !definitionMet(ctx, r.unlessDefinition)),
+  );
+  // The result carries the remedies only (the filters are policy authoring, not something the cards act on).
+  if (fit.length > 0) result.remedies = fit.map(({ onlyForFindings: _o, notForFindings: _n, unlessDefinition: _u, ...r }) => r as Remedy);
 }
 
 function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: EvaluationContext, absent?: TriState): LeafOutcome {
@@ -328,7 +351,9 @@ export function decisiveLeaves(result: CriterionResult | undefined): { unmet: Cr
   };
   const walk = (r: CriterionResult): void => {
     if (r.status === 'met') return;
-    if (r.op === 'leaf' || r.op === 'not' || !r.children || r.children.length === 0) {
+    // A leaf that does not apply here (onlyIf with `otherwise`) is never a gap: it only keeps an alternative closed.
+    if (r.finding?.kind === 'engine' && r.finding.code === 'not-applicable') return;
+    if (r.collapsed || r.op === 'leaf' || r.op === 'not' || !r.children || r.children.length === 0) {
       push(r);
       return;
     }
@@ -343,6 +368,26 @@ export function decisiveLeaves(result: CriterionResult | undefined): { unmet: Cr
   };
   if (result) walk(result);
   return { unmet, undocumented };
+}
+
+/**
+ * Met leaves with a `review` text that the met result rests on: every met child of an allOf, the deciding child of a
+ * firstDocumented, and the child of an anyOf only when it is the one met alternative (another met alternative would
+ * carry the result without it).
+ */
+export function reviewLeaves(result: CriterionResult | undefined): CriterionResult[] {
+  const out: CriterionResult[] = [];
+  const walk = (r: CriterionResult): void => {
+    if (r.status !== 'met' || r.finding?.code === 'not-applicable') return;
+    if (r.review) out.push(r);
+    const met = (r.children ?? []).filter((c) => c.status === 'met');
+    if (r.op === 'allOf') met.forEach(walk);
+    else if (r.op === 'firstDocumented' || (r.op === 'anyOf' && met.length === 1)) {
+      if (met[0]) walk(met[0]);
+    }
+  };
+  if (result) walk(result);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -564,7 +609,8 @@ export function determine(order: InfusionOrder, record: PatientRecord, policySet
           };
     const { unmet, undocumented } = decisiveLeaves(root);
     const outcome = root.status === 'met' ? 'covered' : root.status === 'not-met' ? 'not-covered' : 'conditional';
-    return [{ ...shared, outcome, root, unmet, undocumented } satisfies Determination];
+    const review = reviewLeaves(root);
+    return [{ ...shared, outcome, root, unmet, undocumented, ...(review.length ? { review } : {}) } satisfies Determination];
   } catch {
     return [{ ...shared, outcome: 'indeterminate', message: 'The coverage criteria could not be evaluated: the record as sent holds unexpected or malformed data.' } satisfies Determination];
   }

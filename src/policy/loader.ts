@@ -19,7 +19,7 @@ import { buildOrderCatalogue, loadOrderCatalogue, type OrderCatalogue } from './
 import { compilePayer, matchPayer, type CompiledPayer, type PayerConfig, type PayerMatch } from './payers.js';
 import { PolicyLoadError, Problems, ptr, readDataFile, validateAgainst } from './schemas.js';
 import type { FactDefinition, FactFunction, InfusionOrder, Remedy, TriState } from './types.js';
-import { looseCode, readValueSets, type ValueSetStore } from './valuesets.js';
+import { applyLocalCodes, looseCode, readValueSets, type ValueSetStore } from './valuesets.js';
 
 export { PolicyLoadError } from './schemas.js';
 export type { LoadedPolicy, PolicyNode } from './model.js';
@@ -85,6 +85,7 @@ const WALL_CLOCK_FUNCTIONS = new Set(['now', 'today', 'timeOfDay']);
 export function loadPolicySet(dir: string, opts: LoadPolicyOptions): PolicySet {
   const problems = new Problems();
   const valueSets = readValueSets(path.join(dir, 'valuesets'), problems);
+  applyLocalCodes(path.join(dir, 'local-codes.json'), valueSets, problems);
   const questionnaires = readQuestionnaires(path.join(dir, 'questionnaires'), problems);
   const payers = readPayers(path.join(dir, 'payers.json'), problems);
   const payerIds = new Set(payers.map((p) => p.config.id));
@@ -374,6 +375,9 @@ interface RawNode {
   citation?: string;
   remedies?: Remedy[];
   onlyIf?: string;
+  otherwise?: TriState;
+  collapseIf?: string;
+  review?: string;
   absent?: TriState;
   allOf?: RawNode[];
   anyOf?: RawNode[];
@@ -509,6 +513,19 @@ function compilePolicy(raw: RawPolicy, file: string, env: CompileEnv): LoadedPol
     const origin = anchorOrigin[name]!;
     for (const ref of anchorReferences(spec)) resolveRef(ref.kind, ref.value, origin.file, `${origin.at}${ref.pointer}`, nodeEnv, undefined);
     for (const req of anchorRequirements(spec)) requirements.push({ ...req, purpose: [`${raw.id}@${name} (anchor)`] });
+    spec.firstOf.forEach((step, i) => {
+      for (const s of step.source ? [step.source] : (step.earliest ?? step.latest ?? [])) {
+        const m = typeof s.coverageStart === 'object' ? s.coverageStart.match : undefined;
+        for (const pattern of [m?.classPattern, m?.payorPattern]) {
+          if (pattern === undefined) continue;
+          try {
+            new RegExp(pattern, 'i');
+          } catch (err) {
+            problems.add(origin.file, `${origin.at}/firstOf/${i}`, `invalid coverageStart pattern: ${(err as Error).message}`);
+          }
+        }
+      }
+    });
   }
   const cycle = anchorCycle(anchors);
   if (cycle) problems.add(anchorOrigin[cycle[0]!]!.file, anchorOrigin[cycle[0]!]!.at, `anchors refer to each other in a cycle: ${cycle.join(' → ')}`);
@@ -672,6 +689,10 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     }
   });
   if (raw.onlyIf !== undefined) resolveRef('definition', raw.onlyIf, file, `${at}/onlyIf`, env, undefined);
+  if (raw.collapseIf !== undefined) resolveRef('definition', raw.collapseIf, file, `${at}/collapseIf`, env, undefined);
+  (raw.remedies ?? []).forEach((r, i) => {
+    if (r.unlessDefinition !== undefined) resolveRef('definition', r.unlessDefinition, file, `${at}/remedies/${i}/unlessDefinition`, env, undefined);
+  });
   const base = {
     id: raw.id,
     text: raw.text,
@@ -680,6 +701,9 @@ function compileNode(raw: RawNode, at: string, env: NodeEnv): PolicyNode | undef
     ...(raw.citation !== undefined ? { citation: raw.citation } : {}),
     ...(raw.remedies !== undefined ? { remedies: raw.remedies } : {}),
     ...(raw.onlyIf !== undefined ? { onlyIf: raw.onlyIf } : {}),
+    ...(raw.otherwise !== undefined ? { otherwise: raw.otherwise } : {}),
+    ...(raw.collapseIf !== undefined ? { collapseIf: raw.collapseIf } : {}),
+    ...(raw.review !== undefined ? { review: raw.review } : {}),
   };
   for (const kind of ['allOf', 'anyOf', 'firstDocumented'] as const) {
     const list = raw[kind];

@@ -25,6 +25,12 @@ interface NodeBase {
   pointer: string;
   /** Applies only when this named definition is met; otherwise met as not applicable. */
   onlyIf?: string;
+  /** Status when `onlyIf` is not met (default met); never listed as a gap (finding not-applicable). */
+  otherwise?: TriState;
+  /** When this named definition is met, the group is reported as one gap with its own remedies, not its leaves. */
+  collapseIf?: string;
+  /** Met and alone deciding its alternative ⇒ the covered order is flagged for review with this text. */
+  review?: string;
 }
 
 /** A leaf whose params were validated against a schema: `params` has every "%name" replaced by the parameter value. */

@@ -7,7 +7,7 @@ import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument } from 'yaml';
 import { projectRoot } from '../config.js';
 
-export type SchemaName = 'policy' | 'valueset' | 'payers' | 'orders' | 'drug-products' | 'questionnaire' | 'overrides' | 'fragment';
+export type SchemaName = 'policy' | 'valueset' | 'payers' | 'orders' | 'drug-products' | 'questionnaire' | 'overrides' | 'fragment' | 'local-codes';
 
 export interface LoadProblem {
   file: string;

@@ -19,11 +19,25 @@ export interface Evidence {
 }
 
 /** What could fix a gap, declared on the leaf in the policy file; the cards turn it into suggestions. */
-export type Remedy =
-  | { type: 'order-lab'; code: { system: string; code: string; display: string }[]; label: string }
-  | { type: 'questionnaire'; linkId: string }
-  | { type: 'change-order-code'; to: { system: string; code: string; display: string } }
-  | { type: 'remove-order' };
+export type Remedy = RemedyFilter &
+  (
+    | { type: 'order-lab'; code: { system: string; code: string; display: string }[]; label: string }
+    | { type: 'questionnaire'; linkId: string }
+    | { type: 'change-order-code'; to: { system: string; code: string; display: string } }
+    | { type: 'remove-order' }
+  );
+
+/**
+ * When a declared remedy fits the gap (applied by the engine; the result carries only the remedies that fit):
+ * `onlyForFindings` / `notForFindings` match the leaf's finding code (a renal path missing creatinine clearance wants
+ * that lab, not a repeat C-peptide); `unlessDefinition` drops it when the named definition is met (no lab today for a
+ * value that had to be documented before the pump).
+ */
+export interface RemedyFilter {
+  onlyForFindings?: string[];
+  notForFindings?: string[];
+  unlessDefinition?: string;
+}
 
 export interface CriterionResult {
   id: string;
@@ -41,6 +55,10 @@ export interface CriterionResult {
   remedies?: Remedy[];
   /** See LeafOutcome.retest. */
   retest?: boolean;
+  /** A group reported as one gap (the node's `collapseIf` situation holds): the cards name it, not its leaves. */
+  collapsed?: boolean;
+  /** Met, but to be reviewed (the node's `review` text): see Determination.review. */
+  review?: string;
   /** Structured result of a kind leaf (cards/ words it); absent on combinators and legacy facts. */
   finding?: import('./kinds/types.js').Finding;
 }
@@ -84,6 +102,8 @@ export interface Determination {
   /** Leaves that decide the outcome (see `decisiveLeaves`), split by status. */
   unmet: CriterionResult[];
   undocumented: CriterionResult[];
+  /** Met criteria with a `review` text that alone decide their alternative (e.g. an IAA drawn on insulin). */
+  review?: CriterionResult[];
   /** Date everything was evaluated against (the order's authoredOn, else the request time). */
   asOf: string;
   /** Plain explanation when there is no root (no policy for this payer, evaluation failed, ...). */

@@ -48,7 +48,7 @@ describe('typos stop the start (file, JSON pointer, line)', () => {
     const problems = problemsOf(dir);
     const p = problems.find((x) => x.message.includes('practitioner-csii-teem'))!;
     expect(p.message).toBe('unknown linkId "practitioner-csii-teem" in questionnaire "csii-documentation"');
-    expect(p.pointer).toMatch(/^\/criteria\/allOf\/\d+\/params\/linkId$/);
+    expect(p.pointer).toMatch(/^\/criteria(\/allOf\/\d+)+\/params\/linkId$/);
     expect(p.line).toBe(lineOf(dir, 'practitioner-csii-teem'));
   });
 
@@ -72,14 +72,14 @@ describe('typos stop the start (file, JSON pointer, line)', () => {
   });
 
   it('a kind parameter of the wrong type', () => {
-    const dir = mutated('"minCount": "%hypoglycemiaConditionsMin"', '"minCount": "two"');
+    const dir = mutated('"minCount": "%hypoglycemiaEpisodesMin"', '"minCount": "two"');
     const [p] = problemsOf(dir);
     expect(p).toMatchObject({ message: 'must be a value of the expected type, or "%name" of a policy parameter', line: lineOf(dir, '"minCount": "two"') });
     expect(p!.pointer).toMatch(/\/params\/minCount$/);
   });
 
   it('a parameter reference of the wrong type (a string parameter where a number is expected)', () => {
-    const dir = mutated('"minCount": "%hypoglycemiaConditionsMin"', '"minCount": "%cPeptideSelection"');
+    const dir = mutated('"minCount": "%hypoglycemiaEpisodesMin"', '"minCount": "%cPeptideSelection"');
     const [p] = problemsOf(dir);
     expect(p!.message).toBe('policy parameter "cPeptideSelection" is a string; a number is expected here');
   });

@@ -1,6 +1,6 @@
 // Value sets as data (policies/valuesets/*.json): explicit codes plus code prefixes for ICD-10 groups such as E08–E13.
 // contains() is a Set lookup plus a scan of a handful of prefixes, so facts can test every coding they meet.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import { canonicalSystem, codeKey, type PatientRecord } from '../fhir/record.js';
@@ -41,6 +41,14 @@ export class ValueSetStore implements ValueSetRegistry {
 
   constructor(definitions: Iterable<ValueSetDefinition> = []) {
     for (const d of definitions) this.add(d);
+  }
+
+  /** Adds codes to a loaded value set (the deployment's local-code map). */
+  extend(id: string, include: ValueSetDefinition['include']): void {
+    const current = this.sets.get(id);
+    if (!current) throw new Error(`unknown value set "${id}"`);
+    this.sets.delete(id);
+    this.add({ ...current.definition, include: [...current.definition.include, ...include] });
   }
 
   /** Adds a value set; a duplicate id is an authoring error the loader reports with the file name. */
@@ -198,6 +206,33 @@ export function readValueSets(dir: string, problems: Problems, store = new Value
     store.add(def);
   }
   return store;
+}
+
+export interface LocalCodeEntry { system: string; code: string; display?: string; valueSet: string | string[]; note?: string }
+
+/**
+ * The deployment's local-code map (policies/local-codes.json, optional): each entry adds a laboratory-local system|code
+ * to the named value set(s). Validated against schema/local-codes.schema.json; an unknown value set is a load error.
+ * Applied before anything reads the value sets, so the prefetch and fallback queries ask for the local codes too.
+ */
+export function applyLocalCodes(file: string, store: ValueSetStore, problems: Problems): number {
+  if (!existsSync(file)) return 0;
+  const data = readDataFile(file, problems);
+  if (data === undefined || !validateAgainst('local-codes', data, file, problems)) return 0;
+  const extra = new Map<string, { system: string; codes: string[] }[]>();
+  (data as { codes: LocalCodeEntry[] }).codes.forEach((e, i) => {
+    for (const id of Array.isArray(e.valueSet) ? e.valueSet : [e.valueSet]) {
+      if (!store.has(id)) {
+        problems.add(file, `/codes/${i}/valueSet`, `unknown value set "${id}"`);
+        continue;
+      }
+      const list = extra.get(id) ?? [];
+      list.push({ system: e.system, codes: [e.code] });
+      extra.set(id, list);
+    }
+  });
+  for (const [id, include] of extra) store.extend(id, include);
+  return [...extra.values()].reduce((n, l) => n + l.length, 0);
 }
 
 /** Load every value set of a directory (policies/valuesets); throws PolicyLoadError naming file and JSON path. */

@@ -348,8 +348,11 @@ export function csiiLeaf(id: string, ctx: EvaluationContext, patch?: (params: Pa
     node = { ...node, params: patch ? patch(structuredClone(params)) : params } as PolicyNode;
   }
   const r = evaluateCriteria(node, ctx);
-  const reason = reasonText(r);
-  return { status: r.status, evidence: r.evidence, ...(reason ? { reason } : {}), ...(r.finding ? { finding: r.finding } : {}) };
+  // A group (e.g. the antibody panel): the evidence and reason of the children that decided it.
+  const deciding = r.children?.filter((c) => c.status === r.status) ?? [];
+  const reason = reasonText(r) ?? deciding.map(reasonText).find(Boolean);
+  const evidence = r.evidence.length || !r.children ? r.evidence : deciding.flatMap((c) => c.evidence);
+  return { status: r.status, evidence, ...(reason ? { reason } : {}), ...(r.finding ? { finding: r.finding } : {}) };
 }
 
 const toOrderDate = (p: Params): Params => ({ ...p, window: { ...(p.window as Params), anchor: 'order-date' } });

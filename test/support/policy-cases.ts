@@ -32,6 +32,8 @@ export interface PolicyCase {
   hook: 'order-sign' | 'order-select';
   selections?: string[];
   userId: string;
+  /** context.encounterId, when the order is placed in an encounter of the record. */
+  encounterId?: string;
   record: Resource[];
   draftOrders: Resource[];
   expected: Record<string, OrderExpectation>;

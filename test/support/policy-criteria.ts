@@ -28,7 +28,8 @@ export function policyCriteria(policy: Pick<LoadedPolicy, 'criteria'>): Criterio
       case 'allOf':
       case 'anyOf':
       case 'firstDocumented':
-        out.push({ ...base, kind: n.kind, leaf: false, reported: false });
+        // A group with `collapseIf` is reported as one gap in its situation: the audit record can name it.
+        out.push({ ...base, kind: n.kind, leaf: !!n.collapseIf, reported: !!n.collapseIf });
         for (const c of n.children) visit(c, depth + 1);
         return;
       case 'not':

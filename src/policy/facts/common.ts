@@ -503,7 +503,7 @@ export interface DeviceLike extends AnyResource {
   performedPeriod?: { start?: string; end?: string };
 }
 
-export interface DeviceUse { ref: string; kind: string; current: boolean; startDay?: string; label: string }
+export interface DeviceUse { ref: string; kind: string; current: boolean; startDay?: string; /** Recorded end of use (DeviceUseStatement timingPeriod.end). */ endDay?: string; label: string }
 
 /** Devices, device use statements (R4 Reference or R5-style concept) and, optionally, orders/procedures of a value set. */
 export function deviceUses(ctx: FactContext, vs: string, procedureVs?: string, includeRequests = false): DeviceUse[] {
@@ -524,8 +524,9 @@ export function deviceUses(ctx: FactContext, vs: string, procedureVs?: string, i
     if (!codedIn(ctx, vs, concept)) continue;
     const start = recordedDay(s.timingPeriod?.start ?? s.timingDateTime ?? s.recordedOn);
     if (start && start > today) continue;
-    const ended = s.timingPeriod?.end && recordedDay(s.timingPeriod.end)! < today;
-    out.push({ ref: refOf(s), kind: 'DeviceUseStatement', current: (s.status === 'active' || s.status === undefined) && !ended, ...(start ? { startDay: start } : {}), label: firstCodeText(concept) ?? 'device' });
+    const endDay = recordedDay(s.timingPeriod?.end);
+    const ended = !!endDay && endDay < today;
+    out.push({ ref: refOf(s), kind: 'DeviceUseStatement', current: (s.status === 'active' || s.status === undefined) && !ended, ...(start ? { startDay: start } : {}), ...(endDay ? { endDay } : {}), label: firstCodeText(concept) ?? 'device' });
   }
   if (procedureVs) {
     for (const p of ctx.record.byCodes<DeviceLike & { resourceType: 'Procedure' }>('Procedure', ctx.valueSets.codings(procedureVs)) as DeviceLike[]) {

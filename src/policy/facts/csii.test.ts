@@ -102,12 +102,15 @@ describe('fastingCPeptideInsulinopenia', () => {
     expect(r.status).toBe('not-documented');
   });
 
-  it('concurrent fasting glucose 225 mg/dL keeps the test valid; 226 makes it invalid (not met)', () => {
+  it('concurrent fasting glucose 225 mg/dL keeps the test valid; 226 makes it invalid (not documented: repeat)', () => {
     const cp = cPeptide(0.5, 'ng/mL', at('08:00'), 0.8);
     expect(run([cp, fastingGlucose(225, 'mg/dL', at('08:00'))]).status).toBe('met');
     const bad = run([cp, fastingGlucose(226, 'mg/dL', at('08:00'))]);
-    expect(bad.status).toBe('not-met');
-    expect(bad.reason).toContain('not a valid test');
+    // NCD: "only considered valid" with glucose ≤ 225 — an invalid test is no evidence either way (issue 15 D1).
+    expect(bad.status).toBe('not-documented');
+    expect(bad.reason).toContain('invalid');
+    expect(bad.reason).toContain('repeat');
+    expect(bad.finding?.code).toBe('invalid-concurrent-glucose');
     expect(bad.evidence.some((e) => e.value === '226 mg/dL' && e.threshold === '≤ 225 mg/dL')).toBe(true);
     // Invalid is retestable; a valid result above the limit is not.
     expect(bad.retest).toBe(true);
@@ -117,7 +120,7 @@ describe('fastingCPeptideInsulinopenia', () => {
   it('converts a molar glucose: 12.4 mmol/L (223 mg/dL) valid, 12.5 mmol/L (225.2 mg/dL) invalid', () => {
     const cp = cPeptide(0.5, 'ng/mL', at('08:00'), 0.8);
     expect(run([cp, fastingGlucose(12.4, 'mmol/L', at('08:00'), '14771-0')]).status).toBe('met');
-    expect(run([cp, fastingGlucose(12.5, 'mmol/L', at('08:00'), '14771-0')]).status).toBe('not-met');
+    expect(run([cp, fastingGlucose(12.5, 'mmol/L', at('08:00'), '14771-0')]).status).toBe('not-documented');
   });
 
   it('needs the glucose on the same calendar date: the day before ⇒ not documented', () => {
@@ -158,15 +161,16 @@ describe('fastingCPeptideInsulinopenia', () => {
     expect(r.reason).toContain('not convertible');
   });
 
-  it('the newest valid test decides; an invalid newer test does not hide an older valid one', () => {
+  it('any valid qualifying level decides (documented once); "newest" is a parameter; an invalid newer test hides nothing', () => {
     const older = [cPeptide(0.5, 'ng/mL', '2025-03-01T08:00:00Z', 0.8), fastingGlucose(100, 'mg/dL', '2025-03-01T08:00:00Z')];
     const newerInvalid = [cPeptide(0.4, 'ng/mL', at('08:00'), 0.8), fastingGlucose(300, 'mg/dL', at('08:00'))];
     const r = run([...older, ...newerInvalid]);
     expect(r.status).toBe('met');
     expect(r.evidence[0]!.date).toBe('2025-03-01T08:00:00Z');
     const newerHigh = [cPeptide(2.0, 'ng/mL', at('08:00'), 0.8), fastingGlucose(100, 'mg/dL', at('08:00'))];
-    expect(run([...older, ...newerHigh]).status).toBe('not-met');
-    expect(run([...older, ...newerHigh], { cPeptideSelection: 'any' }).status).toBe('met');
+    expect(run([...older, ...newerHigh]).status).toBe('met');
+    expect(run([...older, ...newerHigh]).evidence[0]!.date).toBe('2025-03-01T08:00:00Z');
+    expect(run([...older, ...newerHigh], { cPeptideSelection: 'newest' }).status).toBe('not-met');
   });
 
   it('no look-back limit: a C-peptide from 2015 still counts', () => {
@@ -210,19 +214,22 @@ describe('betaCellAutoantibodyPositive', () => {
     expect(r.evidence[0]!.note).toContain('interpretation POS');
   });
 
-  it('positive by value above the reference range high (strictly above)', () => {
+  it('positive by value above the reference range high (strictly above); GAD65 alone negative leaves IA-2 and ZnT8 not documented', () => {
     expect(run([withRange(obs('13926-1', 12, '[IU]/mL', '2024-05-01'), undefined, 5)]).status).toBe('met');
-    expect(run([withRange(obs('13926-1', 5, '[IU]/mL', '2024-05-01'), undefined, 5)]).status).toBe('not-met');
+    expect(run([withRange(obs('13926-1', 5, '[IU]/mL', '2024-05-01'), undefined, 5)]).status).toBe('not-documented');
   });
 
   it('positive by coded value (SNOMED 10828004 Positive)', () => {
     expect(run([obs('101233-5', undefined, undefined, '2024-05-01', { valueCodeableConcept: { coding: [{ system: SNOMED, code: '10828004' }] } })]).status).toBe('met');
   });
 
-  it('negative results only ⇒ not met; one positive among negatives ⇒ met', () => {
+  it('the panel (GAD65, IA-2, ZnT8) negative ⇒ not met; only IAA/ICA negative ⇒ not documented; one positive ⇒ met', () => {
     const neg = obs('8072-1', undefined, undefined, '2024-05-01', { valueCodeableConcept: { coding: [{ system: SNOMED, code: '260385009' }] } });
     const neg2 = withRange(obs('13927-9', 0.5, '{titer}', '2024-05-01'), undefined, 1);
-    expect(run([neg, neg2]).status).toBe('not-met');
+    expect(run([neg, neg2]).status).toBe('not-documented');
+    const panel = ['13926-1', '56718-0', '76651-9'].map((code) => withRange(obs(code, 0.1, 'U/mL', '2024-05-01'), undefined, 5));
+    expect(run([neg, neg2, ...panel]).status).toBe('not-met');
+    expect(run(panel.slice(0, 2)).status).toBe('not-documented');
     const pos = obs('13927-9', undefined, undefined, '2023-01-01', { valueString: 'Positive' });
     expect(run([neg, neg2, pos]).status).toBe('met');
   });

@@ -2,6 +2,7 @@
 // Each returns met / not-met / not-documented with the evidence a reviewer needs (resource, date, value as recorded,
 // threshold applied, computation). Thresholds come from the policy's parameters (policies/medicare-csii.policy.json).
 import type { Evidence, FactContext, FactDefinition, FactFunction, LeafOutcome, TriState } from '../types.js';
+import type { Finding } from '../kinds/types.js';
 import {
   C_PEPTIDE_MOLECULAR_WEIGHT as MW_C_PEPTIDE,
   CREATININE_MOLECULAR_WEIGHT as MW_CREATININE,
@@ -78,7 +79,17 @@ interface CPeptideAssessment {
   valid: boolean;
   evidence: Evidence[];
   reason: string;
+  /** Why it is not documented, for remedies that fit the gap (policy RemedyFilter): see C_PEPTIDE_FINDINGS. */
+  finding?: Finding;
+  /** A new draw could change it (invalid: concurrent fasting glucose above the maximum). */
+  retest?: boolean;
 }
+
+/** Finding codes of fastingCPeptideInsulinopenia (remedies select on them). */
+export const C_PEPTIDE_FINDINGS = {
+  invalidGlucose: 'invalid-concurrent-glucose',
+  renalMissing: 'renal-function-missing',
+} as const;
 
 interface RenalFunction { crcl?: number; evidence?: Evidence; missing?: string }
 
@@ -202,10 +213,14 @@ function assessCPeptide(ctx: FactContext, params: Params, d: DatedObservation): 
     note: `concurrent fasting glucose${ucumOf(gQ) === 'mg/dL' ? '' : ` = ${fmt(glucoseMg, 1)} mg/dL`}`,
   };
   if (gt(glucoseMg, glucoseMax)) {
+    // NCD 280.14 B.1.e: "only considered valid with a concurrently obtained fasting glucose <= 225 mg/dL". An invalid
+    // test is no evidence either way: not documented, repeat the draw (never "not met").
     return {
-      status: 'not-met',
+      status: 'not-documented',
       valid: false,
-      reason: `C-peptide on ${d.day} is not a valid test: concurrent fasting glucose ${fmt(glucoseMg, 1)} mg/dL > ${glucoseMax} mg/dL`,
+      retest: true,
+      finding: { kind: 'fact', code: C_PEPTIDE_FINDINGS.invalidGlucose, values: { glucose: fmt(glucoseMg, 1), max: glucoseMax } },
+      reason: `fasting C-peptide of ${d.day} invalid (same-draw fasting glucose ${fmt(glucoseMg, 1)} mg/dL > ${glucoseMax}): repeat the test`,
       evidence: [{ ...base, threshold, note: `${ratioNote}; invalid test (concurrent fasting glucose > ${glucoseMax} mg/dL)` }, glucoseEv],
     };
   }
@@ -225,7 +240,8 @@ function assessCPeptide(ctx: FactContext, params: Params, d: DatedObservation): 
       return {
         status: 'not-documented',
         valid: true,
-        reason: `fasting C-peptide ${pct(ratio)} of the lower limit: meets only with creatinine clearance ≤ ${crclMax} mL/min, which is not documented (${renal.missing})`,
+        finding: { kind: 'fact', code: C_PEPTIDE_FINDINGS.renalMissing, values: { gapLabel: 'creatinine clearance', ratio: pct(ratio) } },
+        reason: `creatinine clearance not documented: the fasting C-peptide on file (${pct(ratio)} of the lower limit) meets the renal limit (≤ ${pct(renalMax)}) only with creatinine clearance ≤ ${crclMax} mL/min, measured or by Cockcroft-Gault from serum creatinine and weight (${renal.missing})`,
         evidence: [{ ...base, threshold, note: `${ratioNote}; renal path needs creatinine clearance` }, glucoseEv],
       };
     }
@@ -261,11 +277,20 @@ export const fastingCPeptideInsulinopenia: FactFunction = (ctx, params) => {
   }
   const assessments = candidates.map((d) => assessCPeptide(ctx, params, d));
   const valid = assessments.filter((a) => a.valid);
-  const decisive = (selection === 'any' ? valid.find((a) => a.status === 'met') : undefined) ?? valid[0] ?? assessments[0]!;
-  const others = assessments.filter((a) => a !== decisive).map((a) => ({ ...a.evidence[0]!, note: `${a.evidence[0]!.note ?? ''} (not decisive)`.trim() }));
+  // 'any' (NCD: "levels only need to be documented once"): a valid qualifying level decides, else one that may still
+  // qualify (renal path without clearance), else the newest valid one. 'newest': the newest valid test decides.
+  const decisive =
+    (selection === 'any' ? (valid.find((a) => a.status === 'met') ?? valid.find((a) => a.status === 'not-documented')) : undefined) ??
+    valid[0] ??
+    assessments.find((a) => a.retest) ??
+    assessments[0]!;
+  const others = assessments
+    .filter((a) => a !== decisive)
+    .map((a) => ({ ...a.evidence[0]!, note: `${a.evidence[0]!.note ?? ''} (${decisive.status === 'met' ? 'later or other test, not needed: levels need documenting once' : 'not decisive'})`.trim() }));
   const result = outcome(decisive.status, capEvidence([...decisive.evidence, ...others], 6), decisive.reason);
+  if (decisive.finding) result.finding = decisive.finding;
   // Invalid, not high: a new fasting draw with a concurrent glucose can still show insulinopenia.
-  if (decisive.status === 'not-met' && !decisive.valid) result.retest = true;
+  if (decisive.retest) result.retest = true;
   return result;
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csiiFacts } from './csii.js';
-import { HCPCS, ICD10, SNOMED, companion, condition, coverage, ctxFor, device, deviceUse, encounter, order, questionnaireResponse, formerFacts } from '../../../test/support/fact-fixtures.js';
+import { HCPCS, ICD10, SNOMED, companion, condition, coverage, ctxFor, device, deviceUse, encounter, medStatement, order, questionnaireResponse, formerFacts } from '../../../test/support/fact-fixtures.js';
 
 const f = { ...csiiFacts, ...formerFacts };
 
@@ -41,20 +41,32 @@ describe('documentationAttested', () => {
 });
 
 describe('procedureCompleted / conditionDocumented (structured evidence)', () => {
-  it('a completed DSMT procedure (G0108) meets; a not-done one is ignored', () => {
-    const proc = (status: string) => ({ resourceType: 'Procedure', id: `pr-${status}`, status, code: { coding: [{ system: HCPCS, code: 'G0108' }] }, performedDateTime: '2025-03-01' });
-    expect(f.procedureCompleted!(ctxFor([proc('completed')]), { valueSet: 'dsmt-procedures' }).status).toBe('met');
-    expect(f.procedureCompleted!(ctxFor([proc('not-done')]), { valueSet: 'dsmt-procedures' }).status).toBe('not-documented');
+  it('completed DSMT sessions on 2 days meet (one session is not a program); a not-done one is ignored', () => {
+    const proc = (status: string, day = '2025-03-01') => ({ resourceType: 'Procedure', id: `pr-${status}-${day}`, status, code: { coding: [{ system: HCPCS, code: 'G0108' }] }, performedDateTime: day });
+    expect(f.procedureCompleted!(ctxFor([proc('completed'), proc('completed', '2025-03-08')]), {}).status).toBe('met');
+    expect(f.procedureCompleted!(ctxFor([proc('completed')]), {})).toMatchObject({ status: 'not-documented', finding: { code: 'too-few' } });
+    expect(f.procedureCompleted!(ctxFor([proc('completed')], { parameters: { educationSessionsMin: 1 } }), {}).status).toBe('met');
+    expect(f.procedureCompleted!(ctxFor([proc('not-done')]), {}).status).toBe('not-documented');
   });
 
-  it('hypoglycemia coded as E11.649, E16.2 or SNOMED counts, resolved too; refuted does not', () => {
-    const vs = { valueSet: 'hypoglycemia-dx', minCount: '%hypoglycemiaConditionsMin' };
-    expect(f.conditionDocumented!(ctxFor([condition(ICD10, 'E11.649')]), vs).status).toBe('met');
-    expect(f.conditionDocumented!(ctxFor([condition(ICD10, 'E16.2', { clinicalStatus: { coding: [{ code: 'resolved' }] } })]), vs).status).toBe('met');
-    expect(f.conditionDocumented!(ctxFor([condition(SNOMED, '302866003')]), vs).status).toBe('met');
-    expect(f.conditionDocumented!(ctxFor([condition(ICD10, 'E11.65')]), vs).status).toBe('not-documented');
-    expect(f.conditionDocumented!(ctxFor([condition(ICD10, 'E16.2', { verificationStatus: { coding: [{ code: 'refuted' }] } })]), vs).status).toBe('not-documented');
-    expect(f.conditionDocumented!(ctxFor([condition(ICD10, 'E16.2')], { parameters: { hypoglycemiaConditionsMin: 2 } }), vs).status).toBe('not-documented');
+  // Episodes count during insulin therapy (anchor insulin-start): insulin since 2019, the diagnoses dated 2020-01-01.
+  const insulin = medStatement('274783', '2019-01-01', undefined);
+  it('hypoglycemia coded as E11.649, E16.2 or SNOMED counts, resolved too; refuted does not (minCount 1 here)', () => {
+    const vs = { valueSet: 'hypoglycemia-dx', minCount: 1 };
+    expect(f.conditionDocumented!(ctxFor([insulin, condition(ICD10, 'E11.649')]), vs).status).toBe('met');
+    expect(f.conditionDocumented!(ctxFor([insulin, condition(ICD10, 'E16.2', { clinicalStatus: { coding: [{ code: 'resolved' }] } })]), vs).status).toBe('met');
+    expect(f.conditionDocumented!(ctxFor([insulin, condition(SNOMED, '302866003')]), vs).status).toBe('met');
+    expect(f.conditionDocumented!(ctxFor([insulin, condition(ICD10, 'E11.65')]), vs).status).toBe('not-documented');
+    expect(f.conditionDocumented!(ctxFor([insulin, condition(ICD10, 'E16.2', { verificationStatus: { coding: [{ code: 'refuted' }] } })]), vs).status).toBe('not-documented');
+  });
+
+  it('"recurring": the policy needs 2 episodes (hypoglycemiaEpisodesMin); one is not documented, not a "no"', () => {
+    expect(f.conditionDocumented!(ctxFor([insulin, condition(ICD10, 'E16.2')]), {}).status).toBe('not-documented');
+    expect(f.conditionDocumented!(ctxFor([insulin, condition(ICD10, 'E16.2'), condition(ICD10, 'E11.649')]), {}).status).toBe('met');
+  });
+  it('an episode before insulin therapy began does not count', () => {
+    const late = medStatement('274783', '2021-01-01', undefined);
+    expect(f.conditionDocumented!(ctxFor([late, condition(ICD10, 'E16.2'), condition(ICD10, 'E11.649')]), {}).status).toBe('not-documented');
   });
 });
 
@@ -82,13 +94,17 @@ describe('insulinPumpBeforeMedicare', () => {
   it('no Coverage ⇒ not documented', () => {
     const r = run([pump, deviceUse(pump, '2018-05-01')]);
     expect(r.status).toBe('not-documented');
-    expect(r.reason).toContain('Medicare enrollment date not documented');
+    expect(r.reason).toContain('Medicare Part B enrollment date not documented');
   });
 });
 
 describe('continuedCoverageVisit', () => {
-  // Order date 2026-11-24: 90 days before = 2026-08-26, 91 = 2026-08-25, 92 = 2026-08-24.
-  const supply = order({ role: 'supply', hcpcs: 'A4224' });
+  // Order date 2026-11-24: 3 calendar months before = 2026-08-24 (inclusive); 91 days = 2026-08-25.
+  const REQ = 'PractitionerRole/endo-1';
+  const supply = order({ role: 'supply', hcpcs: 'A4224', requester: REQ });
+  /** An evaluation visit (SNOMED follow-up encounter) with `who`. */
+  const visit = (day: string, who = REQ) =>
+    encounter(day, { type: [{ coding: [{ system: SNOMED, code: '390906007' }] }], participant: [{ individual: { reference: who } }] });
   const run = (resources: Parameters<typeof ctxFor>[0], o = supply, parameters?: Record<string, number | string | boolean>) =>
     f.continuedCoverageVisit!(ctxFor(resources, { order: o, ...(parameters ? { parameters } : {}) }), {});
 
@@ -98,18 +114,27 @@ describe('continuedCoverageVisit', () => {
     expect(r.finding).toMatchObject({ code: 'not-applicable', values: { definition: 'continued-coverage' } });
   });
 
-  it('supplies: a visit 90 or 91 days ago meets; 92 days does not', () => {
-    expect(run([encounter('2026-08-26')]).status).toBe('met');
-    expect(run([encounter('2026-08-25')]).status).toBe('met');
-    const r = run([encounter('2026-08-24')]);
+  it('supplies: an evaluation visit on or after 2026-08-24 (3 calendar months) meets; 2026-08-23 does not; 91 days as a parameter', () => {
+    expect(run([visit('2026-08-24')]).status).toBe('met');
+    const r = run([visit('2026-08-23')]);
     expect(r.status).toBe('not-met');
-    expect(r.reason).toContain('92 days ago');
+    expect(r.reason).toContain('93 days ago');
+    expect(r.reason).toContain('2026-08-24');
+    expect(run([visit('2026-08-25')], supply, { visitMonthsMax: 0, visitDaysMax: 91 }).status).toBe('met');
+    expect(run([visit('2026-08-24')], supply, { visitMonthsMax: 0, visitDaysMax: 91 }).status).toBe('not-met');
+  });
+
+  it('a visit that is no evaluation (no E/M type) or with someone else does not count; the CSII team can be configured', () => {
+    expect(run([encounter('2026-11-01', { participant: [{ individual: { reference: REQ } }] })]).status).toBe('not-documented');
+    const nurse = visit('2026-11-01', 'PractitionerRole/cde-1');
+    expect(run([nurse]).status).toBe('not-documented');
+    expect(run([nurse], supply, { visitCsiiTeam: 'PractitionerRole/cde-1, PractitionerRole/rd-2' }).status).toBe('met');
   });
 
   it('pump insulin (J1817) and a patient already on a pump are continued coverage', () => {
-    expect(run([encounter('2026-05-01')], order({ role: 'drug', hcpcs: 'J1817' })).status).toBe('not-met');
+    expect(run([visit('2026-05-01')], order({ role: 'drug', hcpcs: 'J1817', requester: REQ })).status).toBe('not-met');
     const pump = device(SNOMED, '69805005');
-    const r = run([pump, encounter('2026-05-01')], order());
+    const r = run([pump, visit('2026-05-01')], order({ requester: REQ }));
     expect(r.status).toBe('not-met');
     expect(r.evidence[1]!.note).toContain('already on an insulin pump');
   });
@@ -125,11 +150,12 @@ describe('continuedCoverageVisit', () => {
     expect(run([encounter('2026-11-01', { status: 'cancelled' })]).status).toBe('not-documented');
   });
 
-  it('visitRequiresOrderingPractitioner: the encounter must name the requester', () => {
+  it('visitRequiresTreatingPractitioner: the encounter must name the requester (off: any evaluation visit)', () => {
     const o = order({ role: 'supply', hcpcs: 'A4224', requester: 'Practitioner/dr1' });
-    const other = encounter('2026-11-01', { participant: [{ individual: { reference: 'Practitioner/dr2' } }] });
-    const own = encounter('2026-11-02', { participant: [{ individual: { reference: 'Practitioner/dr1' } }] });
-    expect(run([other], o, { visitRequiresOrderingPractitioner: true }).status).toBe('not-documented');
-    expect(run([other, own], o, { visitRequiresOrderingPractitioner: true }).status).toBe('met');
+    const other = visit('2026-11-01', 'Practitioner/dr2');
+    const own = visit('2026-11-02', 'Practitioner/dr1');
+    expect(run([other], o).status).toBe('not-documented');
+    expect(run([other, own], o).status).toBe('met');
+    expect(run([other], o, { visitRequiresTreatingPractitioner: false }).status).toBe('met');
   });
 });

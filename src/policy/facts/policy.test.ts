@@ -29,6 +29,9 @@ import {
 } from '../../../test/support/fact-fixtures.js';
 
 const set = loadPolicySet(POLICIES_DIR, { facts: { ...allFacts } });
+const REQ = 'PractitionerRole/endo-1';
+/** An evaluation visit (SNOMED follow-up encounter) with the ordering practitioner. */
+const visit = (day: string) => encounter(day, { type: [{ coding: [{ system: SNOMED, code: '390906007' }] }], participant: [{ individual: { reference: REQ } }] });
 type R = Record<string, unknown> & { resourceType: string; id: string };
 
 function draft(id: string, code: string, system = HCPCS, type: 'DeviceRequest' | 'MedicationRequest' = 'DeviceRequest'): R {
@@ -40,6 +43,7 @@ function draft(id: string, code: string, system = HCPCS, type: 'DeviceRequest' |
     intent: 'original-order',
     subject: { reference: 'Patient/p1' },
     authoredOn: AS_OF,
+    requester: { reference: REQ },
     insurance: [{ reference: 'Coverage/cov1' }],
     ...(type === 'DeviceRequest' ? { codeCodeableConcept: concept } : { medicationCodeableConcept: concept }),
   };
@@ -101,7 +105,7 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     const record = completeRecord().filter((r) => !(r.resourceType === 'Observation' && JSON.stringify(r.code).includes('13037-7')));
     const d = evaluate(record);
     expect(d.outcome).toBe('conditional');
-    expect(ids(d.undocumented)).toEqual(['c-peptide', 'autoantibody']);
+    expect(ids(d.undocumented)).toEqual(['c-peptide', 'antibody-gad65', 'antibody-ia2', 'antibody-znt8']);
     expect(d.undocumented[0]!.remedies?.[0]).toMatchObject({ type: 'order-lab', label: 'Fasting C-peptide with concurrent fasting glucose' });
   });
 
@@ -111,15 +115,19 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     // An autoantibody could still qualify: with none on record the order is only missing documentation.
     const open = evaluate([...record, renal]);
     expect(open.outcome).toBe('conditional');
-    expect(ids(open.undocumented)).toEqual(['autoantibody']);
-    const gad = { ...obs('13926-1', 0.2, '[IU]/mL', '2026-10-01'), referenceRange: [{ high: { value: 5, unit: '[IU]/mL' } }] };
-    const d = evaluate([...record, renal, gad]);
+    expect(ids(open.undocumented)).toEqual(['antibody-gad65', 'antibody-ia2', 'antibody-znt8']);
+    const neg = (code: string) => ({ ...obs(code, 0.2, 'U/mL', '2026-10-01'), referenceRange: [{ high: { value: 5, unit: 'U/mL' } }] });
+    // GAD65 alone negative: IA-2 and ZnT8 could still qualify (issue 15 D3).
+    const partial = evaluate([...record, renal, neg('13926-1')]);
+    expect(partial.outcome).toBe('conditional');
+    expect(ids(partial.undocumented)).toEqual(['antibody-ia2', 'antibody-znt8']);
+    const d = evaluate([...record, renal, neg('13926-1'), neg('56718-0'), neg('76651-9')]);
     expect(d.outcome).toBe('not-covered');
-    expect(ids(d.unmet)).toEqual(['c-peptide', 'autoantibody']);
+    expect(ids(d.unmet)).toEqual(['c-peptide', 'antibody-gad65', 'antibody-ia2', 'antibody-znt8']); // IAA and ICA: not tested, not gaps
     expect(d.unmet[0]!.reason).toContain('187.5%');
   });
 
-  it('structured data wins over the attestation: a DSMT procedure beats "no" in the questionnaire', () => {
+  it('the practitioner\'s answer outranks billing codes: a "no" stands against DSMT sessions; unanswered, 2 sessions meet', () => {
     const record = completeRecord().map((r) =>
       r.resourceType === 'QuestionnaireResponse'
         ? questionnaireResponse({ 'education-completed': false, 'mdi-self-adjustment': true, 'practitioner-csii-team': true, 'pump-before-medicare': false })
@@ -128,10 +136,35 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     const without = evaluate(record);
     expect(without.outcome).toBe('not-covered');
     expect(ids(without.unmet)).toEqual(['education-attested', 'pump-before-enrollment-attested']);
-    const dsmt = { resourceType: 'Procedure', id: 'dsmt1', status: 'completed', code: { coding: [{ system: HCPCS, code: 'G0108' }] }, performedDateTime: '2024-05-01' };
-    const d = evaluate([...record, dsmt]);
+    const dsmt = (id: string, day: string) => ({ resourceType: 'Procedure', id, status: 'completed', code: { coding: [{ system: HCPCS, code: 'G0108' }] }, performedDateTime: day });
+    const sessions = [dsmt('dsmt1', '2024-05-01'), dsmt('dsmt2', '2024-05-15')];
+    expect(evaluate([...record, ...sessions]).outcome).toBe('not-covered');
+    const unanswered = completeRecord().map((r) =>
+      r.resourceType === 'QuestionnaireResponse' ? questionnaireResponse({ 'mdi-self-adjustment': true, 'practitioner-csii-team': true }) : r,
+    );
+    const d = evaluate([...unanswered, ...sessions]);
     expect(d.outcome).toBe('covered');
     expect(find(d.root, 'education')?.reason).toContain('decided by');
+    expect(evaluate([...unanswered, sessions[0]!]).outcome).toBe('conditional');
+  });
+
+  it('advice fits the gap: renal path without creatinine clearance ⇒ a serum creatinine, not a repeat C-peptide; invalid ⇒ repeat', () => {
+    const record = completeRecord().map((r) => (r.resourceType === 'Observation' && JSON.stringify(r.code).includes('13037-7') ? cPeptide(1.3, 'ng/mL', '2026-10-01T08:00:00Z', 0.8) : r));
+    const renal = evaluate(record).undocumented.find((c) => c.id === 'c-peptide')!;
+    expect(renal.reason).toContain('creatinine clearance not documented');
+    expect(renal.remedies?.map((r) => (r as { label: string }).label)).toEqual(['Serum creatinine (creatinine clearance by Cockcroft-Gault, with weight)']);
+    const invalid = completeRecord().map((r) => (r.resourceType === 'Observation' && JSON.stringify(r.code).includes('1558-6') ? fastingGlucose(260, 'mg/dL', '2026-10-01T08:00:00Z') : r));
+    const d = evaluate(invalid);
+    const cp = d.undocumented.find((c) => c.id === 'c-peptide')!;
+    expect(cp.retest).toBe(true);
+    expect(cp.remedies?.map((r) => (r as { label: string }).label)).toEqual(['Fasting C-peptide with concurrent fasting glucose']);
+  });
+
+  it('E0787 is not addressed by the policy documents: not documented, and no recode remedy', () => {
+    const d = evaluate(completeRecord(), [draft('pump', 'E0787'), draft('ins', 'J1817', HCPCS, 'MedicationRequest')]);
+    expect(d.outcome).toBe('conditional');
+    expect(ids(d.undocumented)).toEqual(['pump-code']);
+    expect(d.undocumented[0]!.remedies).toBeUndefined();
   });
 
   it('an insulin pump ordered as E0781 with pump insulin ⇒ not covered, remedy: change the code to E0784', () => {
@@ -159,11 +192,13 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     const pump = device(SNOMED, '69805005');
     // Criterion C is read before the pump start (2025-12-01): the self-testing log and an HbA1c from the MDI period.
     const beforePump = [...smbgReadings(250, '2025-10-01', '2025-12-01'), obs('4548-4', 8.3, '%', '2025-09-02')];
-    const record = [...completeRecord(), ...beforePump, pump, deviceUse(pump, '2025-12-01'), encounter('2026-07-20')];
+    const record = [...completeRecord(), ...beforePump, pump, deviceUse(pump, '2025-12-01'), visit('2026-07-20')];
     const d = evaluate(record, [draft('sup', 'A4224')], 'DeviceRequest/sup');
     expect(d.outcome).toBe('not-covered');
     expect(ids(d.unmet)).toEqual(['continued-coverage-visit']);
-    expect(evaluate([...record, encounter('2026-10-01')], [draft('sup', 'A4224')], 'DeviceRequest/sup').outcome).toBe('covered');
+    expect(evaluate([...record, visit('2026-10-01')], [draft('sup', 'A4224')], 'DeviceRequest/sup').outcome).toBe('covered');
+    // A blood draw is no evaluation visit (issue 15 D9).
+    expect(evaluate([...record, encounter('2026-11-10')], [draft('sup', 'A4224')], 'DeviceRequest/sup').outcome).toBe('not-covered');
   });
 
   it('A4224 refill after the MDI pathway: criterion C is read before pump initiation, not on the refill date', () => {
@@ -175,7 +210,7 @@ describe('medicare-csii policy (real policies/ directory)', () => {
         medStatement(GLARGINE, '2024-03-01', { frequency: 1, period: 1, periodUnit: 'd' }, ended),
         medStatement(LISPRO, '2024-03-01', { when: ['ACM', 'ACD', 'ACV'] }, ended),
         device(SNOMED, '69805005'),
-        encounter('2026-10-31'),
+        visit('2026-10-31'),
       ]);
     const start = { resourceType: 'Procedure', id: 'pump-start', status: 'completed', code: { coding: [{ system: SNOMED, code: '443263006' }] }, performedDateTime: '2025-01-15' };
     const qualified = [...base, start, ...smbgReadings(300, '2024-11-15', '2025-01-15'), obs('4548-4', 8.6, '%', '2024-10-08')];
@@ -188,8 +223,12 @@ describe('medicare-csii policy (real policies/ directory)', () => {
     // Only data from the pump period (the recent log and HbA1c of completeRecord): criterion C is not documented.
     const onlyRecent = evaluate([...base, start], [draft('sup', 'A4224')], 'DeviceRequest/sup');
     expect(onlyRecent.outcome).toBe('conditional');
-    expect(ids(onlyRecent.undocumented)).toEqual(expect.arrayContaining(['testing-computed', 'c1-hba1c']));
-    expect(ids(onlyRecent.unmet)).not.toContain('mdi-frequency');
+    // Continued coverage: the initial qualification is one gap (no lab today can document a value from before the pump).
+    expect(ids(onlyRecent.undocumented)).toEqual(['initial-qualification']);
+    expect(onlyRecent.undocumented[0]!.remedies).toEqual([{ type: 'questionnaire', linkId: 'initial-criteria-documented' }]);
+    for (const id of ['testing-computed', 'c1-hba1c']) expect(find(onlyRecent.root, id)?.status).toBe('not-documented');
+    expect(find(onlyRecent.root, 'mdi-frequency')?.status).not.toBe('not-met');
+    expect(find(onlyRecent.root, 'c1-hba1c')?.remedies ?? []).toEqual([]);
     // No dated pump start: the MDI criteria are not documented rather than measured against the refill date.
     const undated = evaluate(qualified.filter((r) => r !== start), [draft('sup', 'A4224')], 'DeviceRequest/sup');
     expect(undated.outcome).toBe('conditional');
@@ -207,7 +246,7 @@ describe('medicare-csii policy (real policies/ directory)', () => {
       pump,
       deviceUse(pump, '2015-03-01'),
       ...smbgReadings(124, '2021-05-01', '2021-06-01'),
-      encounter('2026-11-01'),
+      visit('2026-11-01'),
       questionnaireResponse({ 'practitioner-csii-team': true }),
     ];
     const d = evaluate(record);

@@ -43,8 +43,9 @@ describe('glucoseSelfTesting (2 months before the order)', () => {
 
   it('smbgMinDaysWithReadings turns a handful of clinic readings into "not documented"', () => {
     const few = smbgReadings(3, '2026-10-01', '2026-10-02');
-    expect(run(few).status).toBe('not-met');
-    expect(run(few, { smbgMinDaysWithReadings: 14 }).status).toBe('not-documented');
+    // Default 50 days (issue 15 D6): readings on one day are not a log, so the attestation decides.
+    expect(run(few).status).toBe('not-documented');
+    expect(run(few, { smbgMinDaysWithReadings: 0 }).status).toBe('not-met');
   });
 });
 
@@ -60,11 +61,12 @@ describe('glucoseSelfTesting (month before Medicare enrollment)', () => {
     expect(f.glucoseSelfTesting!(ctxFor([coverage('2020-03-01'), ...smbgReadings(115, '2020-02-01', '2020-03-01')]), params).status).toBe('not-met');
   });
 
-  it('prefers the Coverage named by the order', () => {
+  it('enrollment is the earliest Medicare (Part B) coverage start, not the Coverage the order names (issue 15 D8)', () => {
     const ctx = ctxFor([coverage('2010-01-01', 'old'), coverage('2020-03-01', 'cov1'), ...smbgReadings(116, '2020-02-01', '2020-03-01')], {
       order: order({ insurance: ['Coverage/cov1'] }),
     });
-    expect(f.glucoseSelfTesting!(ctx, params).status).toBe('met');
+    // The readings are in February 2020; enrollment is 2010-01-01, so the month before it has none.
+    expect(f.glucoseSelfTesting!(ctx, params).status).toBe('not-documented');
   });
 
   it('no Coverage start ⇒ not documented', () => {
@@ -76,8 +78,10 @@ describe('cgmUse', () => {
   const run = (resources: Parameters<typeof ctxFor>[0], o = order(), params: Record<string, unknown> = { anchor: 'asOf' }) =>
     f.cgmUse!(ctxFor(resources, { order: o }), params);
 
-  it('a CGM Device (HCPCS E2103) counts instead of fingersticks', () => {
-    const r = run([device(HCPCS, 'E2103')]);
+  it('a CGM Device alone (undated) does not show use in the window; a use statement overlapping it does (issue 15 D7)', () => {
+    expect(run([device(HCPCS, 'E2103')])).toMatchObject({ status: 'not-documented', finding: { kind: 'device', code: 'undated' } });
+    const dev = device(HCPCS, 'E2103');
+    const r = run([dev, deviceUse(dev, '2026-01-15')]);
     expect(r.status).toBe('met');
     expect(r.finding).toMatchObject({ kind: 'device', code: 'found' });
   });
@@ -87,10 +91,9 @@ describe('cgmUse', () => {
     expect(run([dev, deviceUse(dev, '2025-01-01')]).status).toBe('met');
   });
 
-  it('a CGM ordered with the pump counts unless configured off', () => {
+  it('a CGM ordered with the pump is never past testing', () => {
     const o = order({ companions: [companion('supply', 'E2102')] });
-    expect(run([], o).status).toBe('met');
-    expect(f.cgmUse!(ctxFor([], { order: o, parameters: { cgmCompanionOrderCounts: false } }), { anchor: 'asOf' }).status).toBe('not-documented');
+    expect(run([], o).status).toBe('not-documented');
   });
 
   it('an insulin pump is not a CGM; none ⇒ not documented', () => {

@@ -18,6 +18,19 @@ describe('device kind', () => {
     expect(runKind('device', p, [coverage('2020-03-01'), dev, deviceUse(dev, '2021-05-01')])).toMatchObject({ empty: true, finding: { code: 'undated' } });
     expect(runKind('device', p, [dev, deviceUse(dev, '2018-05-01')])).toMatchObject({ status: 'not-documented', finding: { code: 'anchor-missing' } });
   });
+
+  it('overlaps: a use period overlapping the window (ongoing while current); a Device or an order is no dated use', () => {
+    const cgm = device(HCPCS, 'E2103');
+    const p = { valueSet: 'cgm-devices', state: 'overlaps', window: { lookback: { months: 2 }, excludeAnchorDay: true } };
+    // Order date 2026-11-24: window 2026-09-24 .. 2026-11-23.
+    expect(runKind('device', p, [cgm, deviceUse(cgm, '2025-01-01')]).status).toBe('met');
+    const ended = (end: string) => ({ ...deviceUse(cgm, '2025-01-01', 'completed'), timingPeriod: { start: '2025-01-01', end } });
+    expect(runKind('device', p, [cgm, ended('2026-09-24')]).status).toBe('met');
+    expect(runKind('device', p, [cgm, ended('2026-09-23')]).status).toBe('not-documented');
+    expect(runKind('device', p, [cgm]).status).toBe('not-documented');
+    const o = order({ companions: [companion('supply', 'A4239')] });
+    expect(runKind('device', p, [], { order: o }).status).toBe('not-documented');
+  });
 });
 
 describe('device kind: expect none (a contraindicating device)', () => {

@@ -15,7 +15,7 @@ export interface DeviceParams {
   procedureValueSet?: string;
   includeRequests?: boolean;
   orderedWith?: boolean;
-  state?: 'on-record' | 'in-use' | 'dated';
+  state?: 'on-record' | 'in-use' | 'dated' | 'overlaps';
   window?: WindowParams;
   /** none: a device found contradicts the criterion (e.g. another implanted programmable device). */
   expect?: 'present' | 'none';
@@ -32,7 +32,7 @@ export const device: CriterionKind<DeviceParams> = {
       procedureValueSet: S.valueSet,
       includeRequests: { type: 'boolean' },
       orderedWith: S.bool,
-      state: { enum: ['on-record', 'in-use', 'dated'] },
+      state: { enum: ['on-record', 'in-use', 'dated', 'overlaps'] },
       window: S.window,
       expect: { enum: ['present', 'none'] },
     },
@@ -52,8 +52,15 @@ export const device: CriterionKind<DeviceParams> = {
     const values = { valueSet: p.valueSet, title: title(ctx, p.valueSet), state };
     const ev = (u: DeviceUse, note: string): Evidence => ({ reference: u.ref, ...(u.startDay ? { date: u.startDay } : {}), value: u.label, note });
     const extra = anchorEvidence(win);
-    if (state === 'dated') {
-      const dated = uses.filter((u) => u.kind !== 'Device' && inWindow(u.startDay, win));
+    if (state === 'dated' || state === 'overlaps') {
+      // dated: started in the window. overlaps: a use period (start, end — or ongoing while current) that overlaps
+      // the window; only device use statements have one (a Device or an order is no dated use).
+      const overlaps = (u: DeviceUse): boolean => {
+        if (u.kind !== 'DeviceUseStatement' || !u.startDay || u.startDay > win.to) return false;
+        const end = u.endDay ?? (u.current ? win.to : u.startDay);
+        return !win.from || end >= win.from;
+      };
+      const dated = uses.filter((u) => (state === 'dated' ? u.kind !== 'Device' && inWindow(u.startDay, win) : overlaps(u)));
       if (dated.length) return result('met', 'device', 'found', [...capEvidence(dated.map((u) => ev(u, u.kind)), 3), ...extra], values, win);
       const other = capEvidence(uses.map((u) => ev(u, u.startDay ? 'started outside the window' : 'undated')), 3);
       return { ...none('device', [...other, ...extra], values, win), ...(uses.length ? { finding: { kind: 'device', code: 'undated', values, window: { ...(win.from ? { from: win.from } : {}), to: win.to, anchor: win.anchor.name, anchorText: win.anchor.text } } } : {}) };

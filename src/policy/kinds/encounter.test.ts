@@ -15,4 +15,17 @@ describe('encounter kind', () => {
     expect(runKind('encounter', { ...p, performerIsOrderer: true }, [encounter('2026-10-01')], { order: o }).empty).toBe(true);
     expect(runKind('encounter', { ...p, performerIsOrderer: true }, [seen], { order: o }).status).toBe('met');
   });
+
+  it('performerAlso: other participants (e.g. the CSII team) count too', () => {
+    const o = order({ requester: 'Practitioner/dr1' });
+    const nurse = encounter('2026-10-01', { participant: [{ individual: { reference: 'PractitionerRole/cde-1' } }] });
+    expect(runKind('encounter', { ...p, performerIsOrderer: true }, [nurse], { order: o }).empty).toBe(true);
+    expect(runKind('encounter', { ...p, performerIsOrderer: true, performerAlso: 'PractitionerRole/rd-2, PractitionerRole/cde-1' }, [nurse], { order: o }).status).toBe('met');
+  });
+
+  it('a lookback in calendar months and days: 3 months before 2026-11-24 is 2026-08-24 (inclusive)', () => {
+    const months = { window: { lookback: { months: 3, days: 0 } } };
+    expect(runKind('encounter', months, [encounter('2026-08-24')]).status).toBe('met');
+    expect(runKind('encounter', months, [encounter('2026-08-23')])).toMatchObject({ status: 'not-met', finding: { values: { earliest: '2026-08-24' } } });
+  });
 });

@@ -5,7 +5,15 @@ import { dayOf, filterWith, none, refOf, resolveWindow, result, type WindowParam
 import { S } from './schema.js';
 import type { CriterionKind } from './types.js';
 
-export interface EncounterParams { valueSet?: string; status?: string[]; window?: WindowParams; performerIsOrderer?: boolean; where?: string | string[] }
+export interface EncounterParams {
+  valueSet?: string;
+  status?: string[];
+  window?: WindowParams;
+  performerIsOrderer?: boolean;
+  /** With performerIsOrderer: other participants that count too (comma-separated references, e.g. the CSII team). */
+  performerAlso?: string;
+  where?: string | string[];
+}
 
 interface Enc { resourceType: string; id?: string; status?: string; period?: { start?: string; end?: string }; participant?: { individual?: { reference?: string } }[] }
 
@@ -19,6 +27,7 @@ export const encounter: CriterionKind<EncounterParams> = {
       status: { type: 'array', minItems: 1, items: { enum: ['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown'] } },
       window: S.window,
       performerIsOrderer: S.bool,
+      performerAlso: S.str(),
       where: S.where,
     },
   },
@@ -31,13 +40,14 @@ export const encounter: CriterionKind<EncounterParams> = {
     const pass = filterWith(ctx);
     const o = ctx.order;
     const requester = o.requester ?? (o.resource as { requester?: { reference?: string } }).requester?.reference;
+    const performers = new Set([requester, ...(p.performerAlso ?? '').split(',').map((s) => s.trim())].filter((s): s is string => !!s));
     const list = p.valueSet ? ctx.record.byCodes<Resource>('Encounter', ctx.valueSets.codings(p.valueSet)) : ctx.record.all<Resource>('Encounter');
     const visits = list
       .map((r) => ({ r, e: r as unknown as Enc }))
       .filter(({ e }) => statuses.has(e.status ?? ''))
       .map((x) => ({ ...x, day: dayOf(x.e.period?.end ?? x.e.period?.start) }))
       .filter((x): x is typeof x & { day: string } => !!x.day && x.day <= win.to)
-      .filter((x) => !p.performerIsOrderer || (!!requester && (Array.isArray(x.e.participant) ? x.e.participant : []).some((pp) => pp?.individual?.reference === requester)))
+      .filter((x) => !p.performerIsOrderer || (Array.isArray(x.e.participant) ? x.e.participant : []).some((pp) => performers.has(pp?.individual?.reference ?? '')))
       .filter((x) => pass(x.r))
       .sort((a, b) => b.day.localeCompare(a.day));
     const values = { performerIsOrderer: !!p.performerIsOrderer, ...(win.from ? { earliest: win.from } : {}) };

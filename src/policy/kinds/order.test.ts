@@ -33,6 +33,20 @@ describe('order kind', () => {
     const drug = { ...order(), drug: { status: 'not-identified', ingredients: [], hcpcs: [] } };
     expect(runKind('order', { check: 'drug', valueSet: 'insulin-drugs' }, [], { order: drug as never }).finding.code).toBe('drug-not-identified');
   });
+
+  it('pump code not addressed by the policy documents: not documented, never a wrong code to recode', () => {
+    const p = { ...code, notAddressedValueSet: 'csii-pump-codes-not-addressed' };
+    expect(runKind('order', p, [], { order: order({ hcpcs: 'E0787' }) })).toMatchObject({ status: 'not-documented', finding: { code: 'not-addressed', values: { ordered: 'E0787' } } });
+    expect(runKind('order', p, [], { order: order({ hcpcs: 'E0781' }) }).finding.code).toBe('wrong-code');
+  });
+
+  it('pairing with includeOnRecord: a refill is judged against the pumps on record', () => {
+    const table = { check: 'pairing', includeOnRecord: true, table: [{ supplies: 'csii-supplies', onlyWith: 'csii-pump-code' }] };
+    const refill = (hcpcs: string) => ({ ...order({ role: 'supply', hcpcs: 'A4224' }), pumpsOnRecord: [{ ref: 'Device/d1', hcpcs, codings: [] }] });
+    expect(runKind('order', table, [], { order: refill('E0781') as never })).toMatchObject({ status: 'not-met', finding: { code: 'unpaired' } });
+    expect(runKind('order', table, [], { order: refill('E0784') as never }).status).toBe('met');
+    expect(runKind('order', { ...table, includeOnRecord: false }, [], { order: refill('E0781') as never }).status).toBe('met');
+  });
 });
 
 describe('order kind: the order\'s own code, and other orders of its set', () => {

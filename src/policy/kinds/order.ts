@@ -16,6 +16,8 @@ export interface OrderParams {
   check: Check;
   valueSet?: string;
   skipValueSet?: string;
+  /** pump-code: pumps coded in this set are not addressed by the policy documents (not documented; no recode). */
+  notAddressedValueSet?: string;
   pumpKind?: 'external' | 'implantable';
   uncoded?: 'met' | 'not-documented' | 'not-met';
   table?: { supplies: string; onlyWith?: string; neverWith?: string }[];
@@ -51,6 +53,7 @@ export const order: CriterionKind<OrderParams> = {
       check: { enum: ['has-pump', 'pump-code', 'forbidden-pump', 'pairing', 'companion', 'pump-count', 'setting', 'drug', 'code', 'in-set'] },
       valueSet: S.valueSet,
       skipValueSet: S.valueSet,
+      notAddressedValueSet: S.valueSet,
       pumpKind: { enum: ['external', 'implantable'] },
       uncoded: S.str(['met', 'not-documented', 'not-met']),
       table: {
@@ -76,7 +79,7 @@ export const order: CriterionKind<OrderParams> = {
     ],
   },
   // The order set is in the request; pumps on record come from the order model's own requirements (src/orders/).
-  dataRequirements: (p) => (p.check === 'pump-count' && p.includeOnRecord ? [{ type: 'Device', codeParam: 'type' }] : []),
+  dataRequirements: (p) => ((p.check === 'pump-count' || p.check === 'pairing') && p.includeOnRecord ? [{ type: 'Device', codeParam: 'type' }] : []),
   evaluate(ctx, p) {
     switch (p.check) {
       case 'has-pump': return hasPump(ctx, p);
@@ -142,6 +145,14 @@ function pumpCode(ctx: KindContext, p: OrderParams): KindOutcome {
       evidence.push({ reference: pump.ref, value: pump.label, note: `${pump.pumpKind === 'implantable' ? 'implantable pump: ' : ''}judged by another criterion` });
     } else if (inSet(ctx, p.valueSet, pump)) {
       evidence.push({ reference: pump.ref, value: pump.label, threshold: values.expected });
+    } else if (inSet(ctx, p.notAddressedValueSet, pump)) {
+      // A code the policy documents do not address: neither covered nor denied here, and never recoded into one.
+      evidence.push({ reference: pump.ref, value: pump.hcpcs ? `HCPCS ${pump.hcpcs}` : pump.label, note: 'code not addressed by the policy documents' });
+      if (st === 'met') {
+        st = 'not-documented';
+        code = 'not-addressed';
+        values.ordered = pump.hcpcs ?? pump.label;
+      }
     } else if (!pump.hcpcs) {
       evidence.push({ reference: pump.ref, value: pump.label, threshold: values.expected, note: 'ordered without a HCPCS code' });
       const u = p.uncoded ?? 'met';
@@ -176,9 +187,10 @@ function pairing(ctx: KindContext, p: OrderParams): KindOutcome {
   const o = ctx.order;
   const items = [self(o), ...companions(o)];
   let pumpItems = items.filter((i) => i.role === 'pump');
-  // A refill (supplies with no pump in the order set) is paired with the pumps on record when the policy says so.
-  if (pumpItems.length === 0 && p.includeOnRecord) {
-    pumpItems = ((o as InfusionOrder & PumpOrderFields).pumpsOnRecord ?? []).map((x) => ({ ref: x.ref, role: 'pump' as const, ...(x.hcpcs ? { hcpcs: x.hcpcs } : {}), codings: x.codings ?? [], label: x.hcpcs ?? x.ref }));
+  // includeOnRecord: a refill (no pump in the order set) is judged against the patient's pumps on record.
+  const onRecord = p.includeOnRecord && pumpItems.length === 0 ? ((o as InfusionOrder & PumpOrderFields).pumpsOnRecord ?? []) : [];
+  if (onRecord.length > 0) {
+    pumpItems = onRecord.map((x) => ({ ref: x.ref, role: 'pump', ...(x.hcpcs ? { hcpcs: x.hcpcs } : {}), codings: x.codings ?? [], label: x.hcpcs ?? 'pump on record' }));
   }
   const bad: Evidence[] = [];
   const codes: string[] = [];
@@ -187,8 +199,7 @@ function pairing(ctx: KindContext, p: OrderParams): KindOutcome {
       if (!inSet(ctx, row.supplies, s)) continue;
       const others = row.onlyWith ? pumpItems.filter((x) => x.hcpcs && !inSet(ctx, row.onlyWith, x)) : [];
       if (others.length) {
-        const how = others.some((x) => items.includes(x)) ? 'ordered with' : 'for the pump on record';
-        bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `only with ${codesOf(ctx, row.onlyWith!)}`, note: `${how} ${others.map((x) => x.hcpcs).join(', ')}` });
+        bad.push({ reference: s.ref, value: `HCPCS ${s.label}`, threshold: `only with ${codesOf(ctx, row.onlyWith!)}`, note: `${onRecord.length ? 'the pump on record is' : 'ordered with'} ${others.map((x) => x.hcpcs).join(', ')}` });
         codes.push(s.hcpcs ?? s.label);
       }
       const forbidden = row.neverWith ? pumpItems.filter((x) => inSet(ctx, row.neverWith, x)) : [];
@@ -198,7 +209,7 @@ function pairing(ctx: KindContext, p: OrderParams): KindOutcome {
       }
     }
   }
-  if (bad.length) return result('not-met', 'order', 'unpaired', bad, { supplies: [...new Set(codes)].join(', ') });
+  if (bad.length) return result('not-met', 'order', 'unpaired', bad, { supplies: [...new Set(codes)].join(', '), ...(onRecord.length ? { against: 'on record' } : {}) });
   return result('met', 'order', 'ok', [{ reference: o.ref, value: o.label, note: items.length > 1 ? 'supplies match the pump ordered' : 'no pump/supply combination in this order set' }], {});
 }
 

@@ -15,6 +15,12 @@ describe('procedure kind', () => {
     expect(runKind('procedure', { valueSet: 'dsmt-procedures' }, [enc]).empty).toBe(true);
     expect(runKind('procedure', { valueSet: 'dsmt-procedures', orEncounterType: true }, [enc]).status).toBe('met');
   });
+
+  it('minCount: sessions on fewer distinct days are not documented (too-few), never not met', () => {
+    const p = { valueSet: 'dsmt-program', minCount: 2 };
+    expect(runKind('procedure', p, [proc('completed', '2025-03-01')])).toMatchObject({ status: 'not-documented', finding: { code: 'too-few', values: { count: 1, min: 2 } } });
+    expect(runKind('procedure', p, [proc('completed', '2025-03-01'), proc('completed', '2025-03-08')]).status).toBe('met');
+  });
 });
 
 describe('procedure kind: expect none', () => {

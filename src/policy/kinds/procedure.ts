@@ -7,7 +7,7 @@ import { title } from './condition.js';
 import { S } from './schema.js';
 import type { CriterionKind } from './types.js';
 
-export interface ProcedureParams { valueSet: string; status?: string[]; orEncounterType?: boolean; window?: WindowParams; where?: string | string[]; expect?: 'present' | 'none' }
+export interface ProcedureParams { valueSet: string; status?: string[]; orEncounterType?: boolean; window?: WindowParams; where?: string | string[]; expect?: 'present' | 'none'; minCount?: number }
 
 interface Proc { resourceType: string; id?: string; status?: string; code?: { text?: string; coding?: { display?: string; code?: string }[] }; performedDateTime?: string; performedPeriod?: { start?: string; end?: string } }
 interface Enc { resourceType: string; id?: string; status?: string; type?: { text?: string; coding?: { display?: string; code?: string }[] }[]; period?: { start?: string; end?: string } }
@@ -27,6 +27,7 @@ export const procedure: CriterionKind<ProcedureParams> = {
       window: S.window,
       where: S.where,
       expect: { enum: ['present', 'none'] },
+      minCount: S.num,
     },
   },
   dataRequirements: (p) => [
@@ -56,11 +57,15 @@ export const procedure: CriterionKind<ProcedureParams> = {
         evidence.push({ reference: refOf(e), ...(when ? { date: when } : {}), value: text(e.type?.[0]) ?? 'encounter', note: 'finished encounter' });
       }
     }
-    const values = { valueSet: p.valueSet, title: title(ctx, p.valueSet), count: evidence.length };
+    // minCount: distinct days with a session (one session is not a program); fewer is not documented, not a "no".
+    const days = new Set(evidence.map((e) => (e.date ?? '').slice(0, 10)));
+    const min = p.minCount ?? 1;
+    const values = { valueSet: p.valueSet, title: title(ctx, p.valueSet), count: days.size, min };
     if (evidence.length === 0) return none('procedure', anchorEvidence(win), values, win);
     evidence.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
     // expect none: a recorded procedure contradicts the criterion (e.g. another programmable device implanted).
     if (p.expect === 'none') return result('not-met', 'procedure', 'present', [...capEvidence(evidence, 3), ...anchorEvidence(win)], values, win);
+    if (days.size < min) return result('not-documented', 'procedure', 'too-few', [...capEvidence(evidence, 3), ...anchorEvidence(win)], values, win);
     return result('met', 'procedure', 'found', [...capEvidence(evidence, 3), ...anchorEvidence(win)], values, win);
   },
 };

@@ -1,0 +1,50 @@
+// The deployment's local-code map (policies/local-codes.json, issue 15 D3): laboratory-local codes join a value set at
+// start; a map naming an unknown value set, or malformed, stops the start with the file and the JSON pointer.
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../config.js';
+import { allFacts } from './facts/index.js';
+import { loadPolicySet, PolicyLoadError } from './loader.js';
+
+function withMap(map: unknown | undefined): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pumpcheck-local-codes-'));
+  cpSync(path.join(projectRoot, 'policies'), dir, { recursive: true });
+  const file = path.join(dir, 'local-codes.json');
+  if (map === undefined) rmSync(file, { force: true });
+  else writeFileSync(file, JSON.stringify(map));
+  return dir;
+}
+
+function problemsOf(dir: string) {
+  try {
+    loadPolicySet(dir, { facts: allFacts });
+  } catch (err) {
+    expect(err).toBeInstanceOf(PolicyLoadError);
+    return (err as PolicyLoadError).problems;
+  }
+  throw new Error('the policy set loaded');
+}
+
+describe('local-code map', () => {
+  const entry = { system: 'https://lab.test/codes', code: 'ZNT8', valueSet: ['znt8-antibodies', 'beta-cell-autoantibodies-full'] };
+
+  it('adds each local code to its value sets (and so to the prefetch queries)', () => {
+    const set = loadPolicySet(withMap({ codes: [entry] }), { facts: allFacts });
+    for (const vs of entry.valueSet) expect(set.valueSets.contains(vs, { system: entry.system, code: 'ZNT8' })).toBe(true);
+    expect(set.valueSets.contains('znt8-antibodies', { system: 'http://loinc.org', code: '76651-9' })).toBe(true);
+    expect(set.valueSets.contains('gad65-antibodies', { system: entry.system, code: 'ZNT8' })).toBe(false);
+  });
+
+  it('is optional', () => {
+    expect(() => loadPolicySet(withMap(undefined), { facts: allFacts })).not.toThrow();
+  });
+
+  it('an unknown value set or a malformed entry stops the start', () => {
+    const [p] = problemsOf(withMap({ codes: [{ ...entry, valueSet: 'znt8-antibodiez' }] }));
+    expect(p!.message).toBe('unknown value set "znt8-antibodiez"');
+    expect(p!.pointer).toBe('/codes/0/valueSet');
+    expect(problemsOf(withMap({ codes: [{ system: 'x', valueSet: 'znt8-antibodies' }] })).length).toBeGreaterThan(0);
+  });
+});
