@@ -311,7 +311,9 @@ function decisiveCriteria(det: Determination): string[] {
 function coveredCard(det: Determination, ctx: Ctx): Pending {
   const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
   const payer = det.policy?.payerLabel ?? 'payer';
-  const summary = fitSummary(`${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`, det.policy ? `(${policyDocuments(det.policy)})` : '');
+  // Whole phrases: the documents when they fit after the statement, else the statement alone.
+  const statement = `${orderShort(det.order)}: all ${n > 1 ? `${n} ` : ''}${payer} requirements documented`;
+  const summary = composeSummary('', [...(det.policy ? [`${statement} (${policyDocuments(det.policy)})`] : []), statement, `${orderShort(det.order)}: all requirements documented`]);
   const card = orderCard(det, ctx, 'info', summary, detailFor(det, ctx, 'sign', []));
   return { card, rank: RANK.info, orderRef: det.order.ref, criteria: [] };
 }
@@ -518,7 +520,7 @@ function selectSummary(det: Determination): string {
   if (det.unmet.length > 0 || det.outcome === 'not-covered') return findingSummary(det);
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'select');
   const n = topLevelRequirements(det.root, 'met').filter((c) => !isNotApplicable(c)).length;
-  return fitSummary(`${short}: all ${n > 1 ? `${n} ` : ''}${payer} requirements already on file`);
+  return composeSummary('', [`${short}: all ${n > 1 ? `${n} ` : ''}${payer} requirements already on file`, `${short}: all requirements already on file`]);
 }
 
 /** "Insulin pump E0784: 3 Medicare criteria not documented (fasting C-peptide, glucose log, education)". */

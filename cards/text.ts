@@ -303,7 +303,8 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
   const lines: string[] = [];
   const walk = (c: CriterionResult, depth: number, alternative: boolean, collapse = false): void => {
     const children = c.children ?? [];
-    const open = children.filter((k) => k.status !== 'met');
+    // A part that does not apply to this order (its `onlyIf` is not met) is never shown, whatever its status.
+    const open = children.filter((k) => k.status !== 'met' && !isNotApplicable(k));
     const group = open.length > 0 && (c.op === 'allOf' || c.op === 'anyOf');
     // A decided alternative (not met), a second-choice alternative or a group at the depth limit is one line, with
     // the reason that decided it: what is still undocumented below a failed alternative no longer matters.

@@ -133,7 +133,7 @@ function suggestionKinds(cards: Card[], s: Scenario): ExpectedSuggestion[] {
           // The C-peptide is only valid with a glucose drawn at the same time: both in one order.
           expect(codes).toContain('1558-6');
           kinds.add('order-c-peptide');
-        } else if (codes.includes('13926-1')) kinds.add('order-autoantibodies');
+        } else if (['13926-1', '56718-0', '76651-9'].some((c) => codes.includes(c))) kinds.add('order-autoantibodies');
         else throw new Error(`unexpected lab suggestion ${codes.join(',')}`);
       } else if (a.type === 'update' && r?.resourceType === 'DeviceRequest') {
         expect(`DeviceRequest/${r.id}`).toBe(s.primaryOrderRef);

@@ -102,6 +102,8 @@ function collectEvidence(r: CriterionResult): Evidence[] {
 
 const TRI_STATES = new Set<TriState>(['met', 'not-met', 'not-documented']);
 
+const lowerFirstWord = (t: string): string => (/^[A-Z][a-z]/.test(t) ? t[0]!.toLowerCase() + t.slice(1) : t).replace(/\.$/, '');
+
 export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): CriterionResult {
   const ctx = bind(ctxIn);
   const head = { id: node.id, text: node.text, citation: node.citation ?? '', ...(node.label ? { label: node.label } : {}) };
@@ -117,7 +119,8 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
         ...head,
         op: 'leaf',
         status: node.otherwise ?? 'met',
-        evidence: [{ reference: ctx.order.ref, value: ctx.order.label, note: `not applicable (${node.onlyIf})` }],
+        // The definition's own words ("patient already on an insulin pump"), never its id.
+        evidence: [{ reference: ctx.order.ref, value: ctx.order.label, note: `not applicable: applies only when ${lowerFirstWord(ctx.definitions?.[node.onlyIf]?.text ?? 'its condition is met')}` }],
         finding: { kind: 'engine', code: 'not-applicable', values: { definition: node.onlyIf } },
       };
     }
