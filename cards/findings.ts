@@ -62,8 +62,8 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'order/uncoded': (v) => `the pump order carries no HCPCS code (${v.expected} required)`,
   'order/forbidden': (v, c) => (v.pumpKind === 'implantable' ? 'an implanted infusion pump is not covered for this use' : `${lower(c.label ?? 'this pump')} — not covered`),
   'order/unpaired': (v, c) => {
-    const where = v.against === 'on record' ? 'the pump on record' : 'the pump ordered';
-    return c.label ? `${c.label} (${v.supplies} not associated with ${where})` : `supply not associated with ${where}: ${v.supplies}`;
+    if (v.against === 'on record') return `${c.label ? `${c.label} — ` : ''}not associated with the pump on record: ${v.supplies}`;
+    return c.label ? `${c.label} (${v.supplies} not associated with this pump)` : `supply not associated with the pump ordered: ${v.supplies}`;
   },
   'order/missing-companion': () => 'not ordered with the required companion order',
   'order/forbidden-companion': () => 'ordered with a companion order this policy does not allow',
@@ -71,7 +71,7 @@ const TEMPLATES: Record<string, (v: Values, c: CriterionResult) => string | unde
   'order/unknown': () => 'the pumps already on record are not known',
   'order/setting': (v) =>
     v.setting === 'institutional'
-      ? `ordered during an inpatient or skilled-nursing stay — covered only for use in the ${String(v.allowed).replace(/, /g, ' or ')}`
+      ? `ordered during an inpatient or skilled-nursing stay, an institutional setting — covered only for use in the ${String(v.allowed).replace(/, /g, ' or ')}`
       : `ordered in an ${v.setting} setting — covered only for use in the ${String(v.allowed).replace(/, /g, ' or ')}`,
   'order/setting-unknown': (v) => `the care setting is not known (covered only for ${v.allowed})`,
   'order/drug-not-identified': () => 'the drug for the pump could not be identified',

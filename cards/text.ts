@@ -388,9 +388,17 @@ export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
   const out: string[] = [];
   const reason = reasonText(c)?.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   if (c.finding && SUBJECTLESS_KINDS.has(c.finding.kind)) {
-    if (c.finding.kind === 'attestation' && c.finding.code === 'no') out.push(`${name}: answered “no”`);
-    else if (reason) out.push(`${name}: ${reason}`);
+    if (c.finding.kind === 'attestation' && c.finding.code === 'no') {
+      // The answer as given ("answered 2 (at least 3 required)", "answered “Not favourable”"), else plain "no".
+      const v = c.finding.values ?? {};
+      if (v.answer !== undefined && v.min !== undefined) out.push(`${name}: answered ${v.answer} (at least ${v.min} required)`);
+      if (v.answer !== undefined) out.push(`${name}: answered “${v.answer}”`);
+      out.push(`${name}: answered “no”`);
+    } else if (reason) out.push(`${name}: ${reason}`);
   } else if (reason) {
+    // A treatment in use for too short a time: the day from which it will be met, when the order is the anchor.
+    const from = metFromDate(c, new Date().toISOString().slice(0, 10));
+    if (from) out.push(`${reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '')}: met from ${from}`);
     out.push(reason);
     // The first clause alone ("fasting C-peptide 187.5% of the lower limit (> 110%)") when the whole does not fit.
     const clause = reason.split(/; | — |, so /)[0]!.trim();
