@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { engineDeps, ordersEvaluated, percentile, timeEngine, type EngineTiming } from './engine.js';
+import { engineDeps, ordersEvaluated, percentile, systemActionsExpected, timeEngine, type EngineTiming } from './engine.js';
 import { FAMILIES } from './families.js';
 import { mergeLoads, runLoad, type LoadResult } from './load.js';
 import { cpuMsOf, freePort, killAllChildren, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
@@ -95,6 +95,8 @@ interface Env {
   identity: BenchIdentity;
   /** Orders the service evaluates per request, by hook (as hooks/pipeline.ts decides; same for every record). */
   orders: Record<HookKind, number>;
+  /** coverage-information system actions (= stored assertions) per response, by hook. */
+  actions: Record<HookKind, number>;
   tmp: string;
   args: Args;
   profileDir?: string;
@@ -117,7 +119,10 @@ async function startService(env: Env, o: { workers: number; store: Store; heapPr
     WEB_CONCURRENCY: String(o.workers),
     METRICS_TOKEN,
     ...(o.store.kind === 'pglite' ? { DATA_DIR: o.store.dataDir } : { DATABASE_URL: o.store.url }),
-    ...(o.publicBaseUrl ? { PUBLIC_BASE_URL: o.publicBaseUrl } : {}),
+    // Production mode takes the JWT audience from configuration only: the URL the load generator calls.
+    PUBLIC_BASE_URL: o.publicBaseUrl ?? `http://127.0.0.1:${port}`,
+    // Production names its FHIR servers: here the loopback test server of the fallback cases.
+    FHIR_SERVER_ALLOWLIST: 'http://127.0.0.1:*',
     ...(o.heapProbePort ? { BENCH_HEAP_PROBE: '1', BENCH_HEAP_PROBE_PORT: String(o.heapProbePort) } : {}),
   };
   return startChild({
@@ -215,7 +220,7 @@ function checkServiceResponse(status: number, json: unknown, expected: number): 
 async function verifyService(env: Env, port: number, hook: HookKind, body: Buffer): Promise<Check> {
   const url = serviceUrl(port, hook);
   const r = await post(url, body, signToken(env.identity, url));
-  return checkServiceResponse(r.status, r.json, env.orders[hook]);
+  return checkServiceResponse(r.status, r.json, env.actions[hook]);
 }
 
 async function verifyFloor(env: Env, port: number, hook: HookKind, body: Buffer): Promise<Check> {
@@ -403,7 +408,7 @@ async function fallbackPath(env: Env, service: Child, records: BenchRecord[], pe
       const expected = reasons((await post(url, Buffer.from(JSON.stringify(hookBody(rec, hook))), signToken(env.identity, url))).json);
       const body = Buffer.from(JSON.stringify(hookBody(rec, hook, { prefetch: false, fhirServer: fhirUrl, accessToken: token })));
       const judge = (r: { status: number; json: unknown }) => {
-        const check = checkServiceResponse(r.status, r.json, env.orders[hook]);
+        const check = checkServiceResponse(r.status, r.json, env.actions[hook]);
         const got = reasons(r.json);
         const complete = check.ok && got.join('\n') === expected.join('\n');
         if (check.ok && !complete) check.detail = `answered, but on incomplete data: ${got.find((g, i) => g !== expected[i])?.slice(0, 240) ?? ''}`;
@@ -695,7 +700,7 @@ async function scaleOut(env: Env, rec: BenchRecord, body: Buffer): Promise<Scale
     let acceptedOutsideLoad = 0;
     for (const r of replicas) {
       const res = await post(serviceUrl(r.port, hook), body, signToken(env.identity, aud));
-      const check = checkServiceResponse(res.status, res.json, env.orders[hook]);
+      const check = checkServiceResponse(res.status, res.json, env.actions[hook]);
       if (!check.ok) return { ...out, note: `replica answered ${check.detail}` };
       acceptedOutsideLoad++;
     }
@@ -732,7 +737,7 @@ async function scaleOut(env: Env, rec: BenchRecord, body: Buffer): Promise<Scale
     await client.connect();
     try {
       const q = await client.query<{ n: string; d: string }>(`select count(*) as n, count(distinct id) as d from "${schema.schema}".assertions`);
-      out.assertions = { expected: okTotal * env.orders[hook], stored: Number(q.rows[0]?.n), distinctIds: Number(q.rows[0]?.d), droppedByQueues: dropped };
+      out.assertions = { expected: okTotal * env.actions[hook], stored: Number(q.rows[0]?.n), distinctIds: Number(q.rows[0]?.d), droppedByQueues: dropped };
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -773,7 +778,14 @@ async function benchmark(args: Args): Promise<void> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const deps = engineDeps();
   const probe = buildRecord(50);
-  const env: Env = { identity, tmp, args, orders: { 'order-sign': ordersEvaluated(probe, 'order-sign', deps), 'order-select': ordersEvaluated(probe, 'order-select', deps) }, ...(profileDir ? { profileDir } : {}) };
+  const env: Env = {
+    identity,
+    tmp,
+    args,
+    orders: { 'order-sign': ordersEvaluated(probe, 'order-sign', deps), 'order-select': ordersEvaluated(probe, 'order-select', deps) },
+    actions: { 'order-sign': await systemActionsExpected(probe, 'order-sign', deps), 'order-select': await systemActionsExpected(probe, 'order-select', deps) },
+    ...(profileDir ? { profileDir } : {}),
+  };
   const hooks: HookKind[] = ['order-sign', 'order-select'];
   const cases: { size: number; hook: HookKind }[] = args.only
     ? args.only
@@ -954,7 +966,13 @@ async function soak(args: Args): Promise<void> {
   const identity = createIdentity();
   const rec = buildRecord(500);
   const deps = engineDeps();
-  const env: Env = { identity, tmp, args, orders: { 'order-sign': ordersEvaluated(rec, 'order-sign', deps), 'order-select': ordersEvaluated(rec, 'order-select', deps) } };
+  const env: Env = {
+    identity,
+    tmp,
+    args,
+    orders: { 'order-sign': ordersEvaluated(rec, 'order-sign', deps), 'order-select': ordersEvaluated(rec, 'order-select', deps) },
+    actions: { 'order-sign': await systemActionsExpected(rec, 'order-sign', deps), 'order-select': await systemActionsExpected(rec, 'order-select', deps) },
+  };
   const hook: HookKind = 'order-sign';
   const body = Buffer.from(JSON.stringify(hookBody(rec, hook)));
   const probePort = await freePort();
