@@ -5,13 +5,7 @@
 // for every kind of order, and policy selection is exercised with many policies in the set.
 import type { Bundle, FhirResource, Resource } from 'fhir/r4';
 
-const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
-const LOINC = 'http://loinc.org';
-const UCUM = 'http://unitsofmeasure.org';
-const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
-const HCPCS = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
-const CPT = 'http://www.ama-assn.org/go/cpt';
-const SNOMED = 'http://snomed.info/sct';
+import { CPT, HCPCS_CRD as HCPCS, ICD10CM as ICD10, LOINC, RXNORM, SNOMED, UCUM } from '../src/fhir/systems.js';
 
 export interface PumpFamily {
   id: string;

@@ -346,6 +346,7 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
       drug,
       setting: setting(r),
       pumpsOnRecord: pumps,
+      setOrders: setOrdersByRoot.get(groups.find(i)) ?? [],
       selected: selected ? selected.has(it.ref) : true,
     };
     const authoredOn = text(r.authoredOn);
