@@ -1,11 +1,12 @@
 // The service as a process (src/main.ts under tsx): starts on defaults, answers, writes logs without PHI or tokens,
 // stops cleanly on SIGTERM; refuses to start in production without trusted issuers.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.js';
+import { copyOfPolicies } from './support/policy-dir.js';
 import { hookBody, minimalPrefetch } from './support/requests.js';
 
 function start(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
@@ -75,9 +76,8 @@ describe('src/main.ts', () => {
   });
 
   it('stops (EX_CONFIG), not restarts forever, when a policy file has a typo', { timeout: 60_000 }, async () => {
-    const policyDir = mkdtempSync(path.join(os.tmpdir(), 'pumpcheck-main-policies-'));
+    const policyDir = copyOfPolicies('pumpcheck-main-policies-');
     try {
-      cpSync(path.join(projectRoot, 'policies'), policyDir, { recursive: true });
       const file = path.join(policyDir, 'medicare-csii.policy.json');
       writeFileSync(file, readFileSync(file, 'utf8').replace('"valueSet": "diabetes-dx"', '"valueSet": "diabetes-dxx"'));
       const svc = start({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, POLICY_DIR: policyDir });

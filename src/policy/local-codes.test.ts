@@ -1,31 +1,21 @@
 // The deployment's local-code map (policies/local-codes.json, issue 15 D3): laboratory-local codes join a value set at
 // start; a map naming an unknown value set, or malformed, stops the start with the file and the JSON pointer.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../config.js';
+import { copyOfPolicies, policyLoadProblems } from '../../test/support/policy-dir.js';
 import { allFacts } from './facts/index.js';
-import { loadPolicySet, PolicyLoadError } from './loader.js';
+import { loadPolicySet } from './loader.js';
 
 function withMap(map: unknown | undefined): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pumpcheck-local-codes-'));
-  cpSync(path.join(projectRoot, 'policies'), dir, { recursive: true });
+  const dir = copyOfPolicies('pumpcheck-local-codes-');
   const file = path.join(dir, 'local-codes.json');
   if (map === undefined) rmSync(file, { force: true });
   else writeFileSync(file, JSON.stringify(map));
   return dir;
 }
 
-function problemsOf(dir: string) {
-  try {
-    loadPolicySet(dir, { facts: allFacts });
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyLoadError);
-    return (err as PolicyLoadError).problems;
-  }
-  throw new Error('the policy set loaded');
-}
+const problemsOf = policyLoadProblems;
 
 describe('local-code map', () => {
   const entry = { system: 'https://lab.test/codes', code: 'ZNT8', valueSet: ['znt8-antibodies', 'beta-cell-autoantibodies-full'] };

@@ -1,34 +1,22 @@
 // Issue 8 "done when": every typo class stops the start with the file, the JSON pointer and the line — never a
 // policy that loads and then reports a false "not documented". Each test mutates the real CSII policy.
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../config.js';
-import { allFacts } from './facts/index.js';
-import { loadPolicySet, PolicyLoadError } from './loader.js';
+import { copyOfPolicies, policyLoadProblems } from '../../test/support/policy-dir.js';
 
 const FILE = 'medicare-csii.policy.json';
 
 /** A copy of policies/ whose CSII policy went through `edit` (a text replacement, so line numbers stay meaningful). */
 function mutated(from: string, to: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pumpcheck-typo-'));
-  cpSync(path.join(projectRoot, 'policies'), dir, { recursive: true });
+  const dir = copyOfPolicies('pumpcheck-typo-');
   const text = readFileSync(path.join(dir, FILE), 'utf8');
   expect(text.includes(from), `the policy contains ${from}`).toBe(true);
   writeFileSync(path.join(dir, FILE), text.replace(from, to));
   return dir;
 }
 
-function problemsOf(dir: string) {
-  try {
-    loadPolicySet(dir, { facts: allFacts });
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyLoadError);
-    return (err as PolicyLoadError).problems;
-  }
-  throw new Error('the policy loaded');
-}
+const problemsOf = policyLoadProblems;
 
 function lineOf(dir: string, needle: string): number {
   const lines = readFileSync(path.join(dir, FILE), 'utf8').split('\n');

@@ -1,9 +1,12 @@
 // Small policy directories for engine/loader tests, written to a temp dir (the real policies/ belong to the CSII
 // policy and change with it). The JSON Schemas always come from the project's policies/schema/.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/config.js';
+import { allFacts } from '../../src/policy/facts/index.js';
+import { loadPolicySet, PolicyLoadError } from '../../src/policy/loader.js';
+import type { LoadProblem } from '../../src/policy/schemas.js';
 import type { FactFunction, TriState } from '../../src/policy/types.js';
 
 /** Writes `files` (relative path → JSON value, or raw text) into a fresh temp dir and returns its path. */
@@ -15,6 +18,24 @@ export function writePolicyDir(files: Record<string, unknown>): string {
     writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   }
   return dir;
+}
+
+/** A fresh temp copy of the project's policies/ (to mutate one file and load the whole set). */
+export function copyOfPolicies(prefix = 'pumpcheck-policies-copy-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  cpSync(path.join(projectRoot, 'policies'), dir, { recursive: true });
+  return dir;
+}
+
+/** The problems that stop loading `dir`; throws if the set loads (a typo that loads would print false warnings). */
+export function policyLoadProblems(dir: string): LoadProblem[] {
+  try {
+    loadPolicySet(dir, { facts: allFacts });
+  } catch (err) {
+    if (err instanceof PolicyLoadError) return err.problems;
+    throw err;
+  }
+  throw new Error(`the policy set in ${dir} loaded`);
 }
 
 /** The project's payers.json (Medicare FFS, UnitedHealthcare Medicare Advantage). */
