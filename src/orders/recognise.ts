@@ -245,6 +245,32 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
     list.push({ ref: it.ref, type: it.type, codings: orderCodings(it, record), details });
   });
 
+  /** The fields every recognised order has, from its draft item (steps 6 and 7 add what is their own). */
+  const orderOf = (i: number, role: PumpOrder['role'], codings: PumpOrder['codings'], label: string, companions: Companion[], drug: DrugIdentification): PumpOrder => {
+    const it = items[i]!;
+    const r = it.resource;
+    const order: PumpOrder = {
+      ref: it.ref,
+      resource: r as unknown as OrderResource,
+      role,
+      codings,
+      label,
+      insurance: insuranceRefs(r),
+      companions,
+      groupKey: groupKeyOf(i),
+      drug,
+      setting: setting(r),
+      pumpsOnRecord: pumps,
+      setOrders: setOrdersByRoot.get(groups.find(i)) ?? [],
+      selected: selected ? selected.has(it.ref) : true,
+    };
+    const authoredOn = text(r.authoredOn);
+    if (authoredOn) order.authoredOn = authoredOn;
+    const requester = refString(r.requester);
+    if (requester) order.requester = requester;
+    return order;
+  };
+
   // 6. Recognition.
   const found: PumpOrder[] = [];
   const recognised = new Set<number>();
@@ -295,36 +321,18 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
       drug = d ?? NOT_IDENTIFIED;
     }
 
-    const order: PumpOrder = {
-      ref: it.ref,
-      resource: r as unknown as OrderResource,
-      role,
-      codings,
-      label: labelFor(hit.entry, hit.coding),
-      insurance: insuranceRefs(r),
-      companions,
-      groupKey: groupKeyOf(i),
-      drug,
-      setting: setting(r),
-      pumpsOnRecord: pumps,
-      setOrders: setOrdersByRoot.get(root) ?? [],
-      selected: selected ? selected.has(it.ref) : true,
-    };
+    const order = orderOf(i, role, codings, labelFor(hit.entry, hit.coding), companions, drug);
     if (hcpcs) order.hcpcs = hcpcs;
     const cpt = cptCoding?.code.trim().toUpperCase();
     if (cpt) order.cpt = cpt;
     if (role === 'pump' && hit.entry.pumpKind) order.pumpKind = hit.entry.pumpKind;
     if (hit.entry.noun) order.noun = hit.entry.noun;
-    const authoredOn = text(r.authoredOn);
-    if (authoredOn) order.authoredOn = authoredOn;
-    const requester = refString(r.requester);
-    if (requester) order.requester = requester;
     companions.push({ ref: order.ref, role, ...(order.hcpcs ? { hcpcs: order.hcpcs } : {}), codings, resource: order.resource });
     found.push(order);
     recognised.add(i);
   });
 
-  // 6. A drug order written without a catalogue code ("Morphine sulfate 1 mg/mL in NS") in an order set with a pump is
+  // 7. A drug order written without a catalogue code ("Morphine sulfate 1 mg/mL in NS") in an order set with a pump is
   // that pump's drug order: recognised by the drug it names, so its line gets the set's coverage-information too. Alone
   // (no pump in its set) it stays unrecognised, as before.
   items.forEach((it, i) => {
@@ -333,26 +341,7 @@ export function recogniseOrders(draftOrders: unknown, catalogue: OrderCatalogue,
     if (!companions?.some((c) => c.role === 'pump')) return;
     const drug = identifyMed(i, 'order');
     if (!drug) return;
-    const r = it.resource;
-    const order: PumpOrder = {
-      ref: it.ref,
-      resource: r as unknown as OrderResource,
-      role: 'drug',
-      codings: [],
-      label: drug.display ?? drug.names.join(' + '),
-      insurance: insuranceRefs(r),
-      companions,
-      groupKey: groupKeyOf(i),
-      drug,
-      setting: setting(r),
-      pumpsOnRecord: pumps,
-      setOrders: setOrdersByRoot.get(groups.find(i)) ?? [],
-      selected: selected ? selected.has(it.ref) : true,
-    };
-    const authoredOn = text(r.authoredOn);
-    if (authoredOn) order.authoredOn = authoredOn;
-    const requester = refString(r.requester);
-    if (requester) order.requester = requester;
+    const order = orderOf(i, 'drug', [], drug.display ?? drug.names.join(' + '), companions, drug);
     companions.push({ ref: order.ref, role: 'drug', codings: [], resource: order.resource });
     found.push(order);
   });
