@@ -41,10 +41,12 @@ interface Args {
   only?: { size: number; hook: HookKind }[];
   /** Extra node flags for the service and the floor alike (e.g. --max-semi-space-size=64). */
   nodeFlags: string[];
+  /** Extra environment for the service only (experiments: e.g. LOG_LEVEL=warn, DATABASE_URL=…); shown in the report. */
+  serviceEnv: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [] };
+  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [], serviceEnv: {} };
   let durationSet = false;
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--/, '').split('=') as [string, string | undefined];
@@ -59,6 +61,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === 'node-flags' && v !== undefined) {
       a.nodeFlags = arg.slice('--node-flags='.length).split(/\s+/).filter(Boolean);
       if (a.nodeFlags.some((f) => !/^--[a-z0-9-]+(=[\w.-]+)?$/.test(f))) throw new Error('--node-flags: only --flag or --flag=value');
+    }
+    else if (k === 'service-env' && v !== undefined) {
+      for (const pair of arg.slice('--service-env='.length).split(',').filter(Boolean)) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0 || !/^[A-Z][A-Z0-9_]*$/.test(pair.slice(0, eq))) throw new Error('--service-env: KEY=VALUE[,KEY=VALUE]');
+        a.serviceEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
     }
     else if (k === 'only' && v) {
       a.only = v.split(',').map((c) => {
@@ -124,6 +133,7 @@ async function startService(env: Env, o: { workers: number; store: Store; heapPr
     // Production names its FHIR servers: here the loopback test server of the fallback cases.
     FHIR_SERVER_ALLOWLIST: 'http://127.0.0.1:*',
     ...(o.heapProbePort ? { BENCH_HEAP_PROBE: '1', BENCH_HEAP_PROBE_PORT: String(o.heapProbePort) } : {}),
+    ...env.args.serviceEnv,
   };
   return startChild({
     name: `service (${o.label})`,
@@ -516,6 +526,7 @@ function markdown(results: Results): string {
   lines.push(`${m.cpuModel}, ${m.cpus} cores, ${m.totalMemGiB} GiB, ${m.os}, Node ${m.node}, commit ${m.commit ?? '?'}${m.dirty ? ' (uncommitted changes)' : ''}; load average at start ${m.loadAverageAtStart.join(' / ')}.`);
   lines.push(
     `Service: \`node ${results.config.nodeFlags.length ? `${results.config.nodeFlags.join(' ')} ` : ''}dist/src/main.js\`, NODE_ENV=production, ES384 JWT per request, LOG_LEVEL=info to a file, store ${results.config.store}, BODY_LIMIT_BYTES=${results.config.bodyLimitBytes} (both servers). ` +
+      (Object.keys(results.config.serviceEnv ?? {}).length ? `Service environment overridden: ${Object.keys(results.config.serviceEnv!).map((k) => `${k}=${k.includes('URL') || k.includes('SECRET') ? '…' : results.config.serviceEnv![k]}`).join(', ')}. ` : '') +
       `autocannon on loopback, ${results.config.connections} connections, ${results.config.durationSeconds} s per case; tokens pre-signed (ES384 signing costs ${results.signing.msPerToken} ms in the generator).`,
   );
   const recs = results.records.map((r) => `${r.resources.toLocaleString('en-US')} (${r.smbgReadings.toLocaleString('en-US')} SMBG readings over ${r.historyDays.toLocaleString('en-US')} days, ${fmtMB(r.bodyBytes['order-sign'] ?? 0)})`);
@@ -619,7 +630,7 @@ interface Results {
   mode: 'full' | 'quick' | 'partial';
   date: string;
   machine: ReturnType<typeof machine> & { loadAverageAtEnd?: number[] };
-  config: { durationSeconds: number; connections: number; bodyLimitBytes: number; defaultBodyLimitBytes: number; store: string; logLevel: string; nodeFlags: string[] };
+  config: { durationSeconds: number; connections: number; bodyLimitBytes: number; defaultBodyLimitBytes: number; store: string; logLevel: string; nodeFlags: string[]; serviceEnv?: Record<string, string> };
   signing: { msPerToken: number; strategy: string };
   records: { size: number; resources: number; smbgReadings: number; historyDays: number; bodyBytes: Record<string, number>; fitsDefaultBodyLimit: boolean }[];
   engine: EngineTiming[];
@@ -803,7 +814,7 @@ async function benchmark(args: Args): Promise<void> {
     mode: args.only ? 'partial' : args.quick ? 'quick' : 'full',
     date: new Date().toISOString(),
     machine: machine(),
-    config: { durationSeconds: args.duration, connections: args.connections, bodyLimitBytes: BODY_LIMIT_BYTES, defaultBodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES, store: 'PGlite (embedded, temp DATA_DIR)', logLevel: 'info', nodeFlags: args.nodeFlags },
+    config: { durationSeconds: args.duration, connections: args.connections, bodyLimitBytes: BODY_LIMIT_BYTES, defaultBodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES, store: 'PGlite (embedded, temp DATA_DIR)', logLevel: 'info', nodeFlags: args.nodeFlags, serviceEnv: args.serviceEnv },
     signing: { msPerToken: r2(measureSignCost(identity)), strategy: 'pre-signed pool per case on 2 worker threads (unique jti, aud = exact URL); in-loop signing only if the pool runs dry (counted)' },
     records: [...records.values()].map((r) => ({
       size: r.size,
