@@ -180,7 +180,8 @@ export class PatientRecord {
     const maps = element === 'code' ? [this.byTypeAndCode] : element === 'component' ? [this.byComponentCode] : [this.byTypeAndCode, this.byComponentCode];
     for (const c of codings) {
       if (!c || typeof c.code !== 'string') continue;
-      const key = `${resourceType}#${codeKey(c.system, c.code)}`;
+      // Policies ask with the same value-set codings request after request: the key comes from the cache.
+      const key = this.typedCodeKey(resourceType, typeof c.system === 'string' ? c.system : '', c.code);
       for (const map of maps) {
         for (const r of map.get(key) ?? []) {
           if (!seen.has(r)) {

@@ -104,25 +104,36 @@ const TRI_STATES = new Set<TriState>(['met', 'not-met', 'not-documented']);
 
 const lowerFirstWord = (t: string): string => (/^[A-Z][a-z]/.test(t) ? t[0]!.toLowerCase() + t.slice(1) : t).replace(/\.$/, '');
 
+/**
+ * A result object for `node`, always built with the same fields in the same order: the engine makes one per node per
+ * order, and V8 handles objects of one shape far faster than objects spread from a conditionally shaped head (the
+ * spreads were a quarter of the engine's time at 50 resources).
+ */
+function resultOf(node: PolicyNode, op: CriterionResult['op'], status: TriState, evidence: Evidence[], children?: CriterionResult[]): CriterionResult {
+  const r: CriterionResult = { id: node.id, text: node.text, citation: node.citation ?? '', op, status, evidence };
+  if (children) r.children = children;
+  if (node.label) r.label = node.label;
+  return r;
+}
+
 export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): CriterionResult {
   const ctx = bind(ctxIn);
-  const head = { id: node.id, text: node.text, citation: node.citation ?? '', ...(node.label ? { label: node.label } : {}) };
   if (node.onlyIf) {
     let applies: { status: TriState; evidence: Evidence[] };
     try {
       applies = ctx.definition!(node.onlyIf);
     } catch {
-      return { ...head, op: 'leaf', status: 'not-documented', evidence: [], reason: UNEVALUABLE };
+      const r = resultOf(node, 'leaf', 'not-documented', []);
+      r.reason = UNEVALUABLE;
+      return r;
     }
     if (applies.status !== 'met') {
-      return {
-        ...head,
-        op: 'leaf',
-        status: node.otherwise ?? 'met',
-        // The definition's own words ("patient already on an insulin pump"), never its id.
-        evidence: [{ reference: ctx.order.ref, value: ctx.order.label, note: `not applicable: applies only when ${lowerFirstWord(ctx.definitions?.[node.onlyIf]?.text ?? 'its condition is met')}` }],
-        finding: { kind: 'engine', code: 'not-applicable', values: { definition: node.onlyIf } },
-      };
+      // The definition's own words ("patient already on an insulin pump"), never its id.
+      const r = resultOf(node, 'leaf', node.otherwise ?? 'met', [
+        { reference: ctx.order.ref, value: ctx.order.label, note: `not applicable: applies only when ${lowerFirstWord(ctx.definitions?.[node.onlyIf]?.text ?? 'its condition is met')}` },
+      ]);
+      r.finding = { kind: 'engine', code: 'not-applicable', values: { definition: node.onlyIf } };
+      return r;
     }
   }
   switch (node.kind) {
@@ -133,7 +144,7 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
       const statuses = children.map((c) => c.status);
       const status =
         node.kind === 'allOf' ? allOfStatus(statuses) : node.kind === 'anyOf' ? anyOfStatus(statuses) : firstDocumentedStatus(statuses);
-      const result: CriterionResult = { ...head, op: node.kind, status, evidence: [], children };
+      const result = resultOf(node, node.kind, status, [], children);
       if (node.kind === 'firstDocumented' && status !== 'not-documented') {
         const decided = children.find((c) => c.status !== 'not-documented')!;
         result.reason = `decided by: ${decided.text}`;
@@ -145,7 +156,7 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
     case 'not': {
       const child = evaluateCriteria(node.child, ctx);
       const status = notStatus(child.status);
-      const result: CriterionResult = { ...head, op: 'not', status, evidence: child.evidence, children: [child] };
+      const result = resultOf(node, 'not', status, child.evidence, [child]);
       if (child.reason) result.reason = child.reason;
       if (status !== 'met') {
         const remedies = node.remedies ?? declaredRemedies(node.child);
@@ -168,7 +179,7 @@ export function evaluateCriteria(node: PolicyNode, ctxIn: EvaluationContext): Cr
         // Why the leaf applies (e.g. "patient already on an insulin pump: continued coverage").
         out = { ...out, evidence: [...out.evidence, ...ctx.definition!(node.onlyIf).evidence.slice(0, 1)] };
       }
-      const result: CriterionResult = { ...head, op: 'leaf', status: out.status, evidence: out.evidence.map(plainEvidence) };
+      const result = resultOf(node, 'leaf', out.status, out.evidence.map(plainEvidence));
       if (out.reason) result.reason = plainText(out.reason) ?? UNEVALUABLE;
       if (out.finding) result.finding = out.finding;
       if (out.retest && out.status !== 'met') result.retest = true;
@@ -221,7 +232,9 @@ function runFact(name: string, params: Readonly<Record<string, unknown>>, ctx: E
 const JS_ARTEFACT = /\bundefined\b|\bNaN\b|\[object Object\]/;
 
 function plainText(text: unknown): string | undefined {
-  return typeof text === 'string' && !JS_ARTEFACT.test(text) ? text : undefined;
+  if (typeof text !== 'string') return undefined;
+  // The regular expression only where one of its words occurs at all (nearly never).
+  return (text.includes('undefined') || text.includes('NaN') || text.includes('[object')) && JS_ARTEFACT.test(text) ? undefined : text;
 }
 
 function plainEvidence(e: Evidence): Evidence {

@@ -28,9 +28,10 @@ export function looseCode(code: string): string {
 
 interface CompiledValueSet {
   definition: ValueSetDefinition;
-  exact: Set<string>;
-  /** `system|LOOSECODE` of every explicit code, so E1065 still finds E10.65. */
-  loose: Set<string>;
+  /** canonical system → explicit codes (two levels: a lookup builds no `system|code` string). */
+  exact: Map<string, Set<string>>;
+  /** canonical system → LOOSECODE of every explicit code, so E1065 still finds E10.65. */
+  loose: Map<string, Set<string>>;
   /** canonical system → loose prefixes */
   prefixes: Map<string, string[]>;
   codings: { system: string; code: string }[];
@@ -54,18 +55,18 @@ export class ValueSetStore implements ValueSetRegistry {
   /** Adds a value set; a duplicate id is an authoring error the loader reports with the file name. */
   add(definition: ValueSetDefinition): void {
     if (this.sets.has(definition.id)) throw new Error(`duplicate value set id "${definition.id}"`);
-    const exact = new Set<string>();
-    const loose = new Set<string>();
+    const exact = new Map<string, Set<string>>();
+    const loose = new Map<string, Set<string>>();
     const prefixes = new Map<string, string[]>();
     const codings: { system: string; code: string }[] = [];
     for (const inc of definition.include) {
       const system = canonicalSystem(inc.system);
       for (const raw of inc.codes ?? []) {
         const code = raw.trim();
-        const key = `${system}|${code}`;
-        if (exact.has(key)) continue;
-        exact.add(key);
-        loose.add(`${system}|${looseCode(code)}`);
+        const codes = exact.get(system) ?? exact.set(system, new Set()).get(system)!;
+        if (codes.has(code)) continue;
+        codes.add(code);
+        (loose.get(system) ?? loose.set(system, new Set()).get(system)!).add(looseCode(code));
         codings.push({ system, code });
       }
       if (inc.prefixes?.length) {
@@ -108,10 +109,12 @@ export class ValueSetStore implements ValueSetRegistry {
     const system = canonicalSystem(coding.system);
     const code = coding.code.trim();
     if (code === '') return false;
-    if (vs.exact.has(`${system}|${code}`)) return true;
-    const lc = looseCode(code);
-    if (vs.loose.has(`${system}|${lc}`)) return true;
+    if (vs.exact.get(system)?.has(code)) return true;
     const prefixes = vs.prefixes.get(system);
+    const looseCodes = vs.loose.get(system);
+    if (!looseCodes && !prefixes) return false;
+    const lc = looseCode(code);
+    if (looseCodes?.has(lc)) return true;
     if (prefixes) for (const p of prefixes) if (lc.startsWith(p)) return true;
     return false;
   }
