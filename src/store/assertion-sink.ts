@@ -153,6 +153,14 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
           inFlight = [];
           if (failures > 0) log.info({ afterRetries: failures }, 'assertion store reachable again');
           failures = 0;
+          // What arrived during the write waits for company too, unless a full batch is ready or someone is flushing.
+          // (Writing it at once made every busy period a stream of one- or two-assertion transactions: four messages to
+          // the embedded database's thread and a commit per request.)
+          if (queue.length > 0 && queue.length < batchSize && lingerMs > 0 && waiters.length === 0 && !stopped) {
+            lingerTimer = setTimeout(() => void drain(), lingerMs);
+            lingerTimer.unref();
+            return;
+          }
         } catch (err) {
           // Database unavailable: put the batch back in front (still bounded) and retry later.
           queue = inFlight.concat(queue);
