@@ -8,6 +8,7 @@
 // Options: --duration=S  --connections=N  --profile (service child under --cpu-prof; top self-time in the report)
 //          --only=SIZE/HOOK[,SIZE/HOOK] (just these HTTP cases: no engine, fallback or WEB_CONCURRENCY part; with
 //          --profile, a focused profile)  --soak-seconds=S (soak length, default 300)
+//          --warmup=S (unrecorded load per server before each HTTP case, default 5; 2 with --quick)
 //          --engine-only (the in-process engine tables only: the insulin record and every pump family; < 2 minutes)
 // Everything listens on and talks to 127.0.0.1 only; every load loop is bounded by a duration.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -43,11 +44,14 @@ interface Args {
   nodeFlags: string[];
   /** Extra environment for the service only (experiments: e.g. LOG_LEVEL=warn, DATABASE_URL=…); shown in the report. */
   serviceEnv: Record<string, string>;
+  /** Unrecorded load before each HTTP case's measured slices, per server (JIT warm-up), seconds. */
+  warmupSeconds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [], serviceEnv: {} };
+  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [], serviceEnv: {}, warmupSeconds: 5 };
   let durationSet = false;
+  let warmupSet = false;
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--/, '').split('=') as [string, string | undefined];
     if (k === 'quick') a.quick = true;
@@ -56,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === 'profile') a.profile = true;
     else if (k === 'duration' && v) ((a.duration = Number(v)), (durationSet = true));
     else if (k === 'connections' && v) a.connections = Number(v);
+    else if (k === 'warmup' && v !== undefined) ((a.warmupSeconds = Number(v)), (warmupSet = true));
     else if (k === 'soak-seconds' && v) a.soakSeconds = Number(v);
     else if (k === 'soak-warmup' && v) a.soakWarmupSeconds = Number(v);
     else if (k === 'node-flags' && v !== undefined) {
@@ -79,6 +84,8 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown option ${arg}`);
   }
   if (a.quick && !durationSet) a.duration = 3;
+  if (a.quick && !warmupSet) a.warmupSeconds = 2;
+  if (!Number.isFinite(a.warmupSeconds) || a.warmupSeconds < 0 || a.warmupSeconds > 600) throw new Error('--warmup must be 0–600 seconds');
   for (const [k, v] of Object.entries({ duration: a.duration, connections: a.connections, soakSeconds: a.soakSeconds })) {
     if (!Number.isFinite(v) || v <= 0 || v > 3600) throw new Error(`--${k} must be a positive number of at most 3600`);
   }
@@ -323,19 +330,26 @@ async function httpCase(env: Env, service: Child, floor: Child | undefined, rec:
     c.floorCheck = await verifyFloor(env, floor.port, hook, body);
     if (!c.floorCheck.ok) log(`  ✗ floor ${rec.size} ${hook}: ${c.floorCheck.detail}`);
   }
+  // Steady state, not JIT warm-up: before the measured slices each server runs the same load for `warmup` seconds,
+  // unrecorded. Without it the first cases measured V8 still optimising the service's code (≈ 900 background
+  // compilations over the first ~1,500 requests, 1.7 ms of CPU per request on V8's threads at 50 resources), while
+  // the floor — a few functions — is warm after a handful of requests.
+  const warmup = env.args.warmupSeconds;
   for (let round = 0; round < rounds; round++) {
     await quietMachine([...service.pids(), ...(floor?.pids() ?? [])], env.args.quick ? 3 : 15);
     if (floor && c.floorCheck?.ok) {
       // Fresh tokens for the floor too (it verifies each one): a pool sized like the service's.
-      floorSource ??= (await tokenPool(env, floor.port, hook, body, 1, 20_000, env.args.duration)).source;
+      floorSource ??= (await tokenPool(env, floor.port, hook, body, 1, 20_000, env.args.duration + warmup)).source;
       const fs_ = floorSource;
+      if (round === 0 && warmup > 0) await runLoad({ port: floor.port, path: path_, body, connections, durationSeconds: warmup, token: () => fs_.take(), serverPids: floor.pids() });
       floorParts.push(await runLoad({ port: floor.port, path: path_, body, connections, durationSeconds: slice, token: () => fs_.take(), serverPids: floor.pids() }));
     }
     if (!source) {
       const ceiling = floorParts[0]?.rps ?? 20_000;
-      ({ source, presignSeconds } = await tokenPool(env, service.port, hook, body, workers, ceiling, env.args.duration));
+      ({ source, presignSeconds } = await tokenPool(env, service.port, hook, body, workers, ceiling, env.args.duration + warmup));
     }
     const src = source;
+    if (round === 0 && warmup > 0) await runLoad({ port: service.port, path: path_, body, connections, durationSeconds: warmup, token: () => src.take(), serverPids: service.pids(), settle: () => settled(service.port) });
     serviceParts.push(await runLoad({ port: service.port, path: path_, body, connections, durationSeconds: slice, token: () => src.take(), serverPids: service.pids(), settle: () => settled(service.port) }));
   }
   c.service = mergeLoads(serviceParts);
@@ -527,7 +541,7 @@ function markdown(results: Results): string {
   lines.push(
     `Service: \`node ${results.config.nodeFlags.length ? `${results.config.nodeFlags.join(' ')} ` : ''}dist/src/main.js\`, NODE_ENV=production, ES384 JWT per request, LOG_LEVEL=info to a file, store ${results.config.store}, BODY_LIMIT_BYTES=${results.config.bodyLimitBytes} (both servers). ` +
       (Object.keys(results.config.serviceEnv ?? {}).length ? `Service environment overridden: ${Object.keys(results.config.serviceEnv!).map((k) => `${k}=${k.includes('URL') || k.includes('SECRET') ? '…' : results.config.serviceEnv![k]}`).join(', ')}. ` : '') +
-      `autocannon on loopback, ${results.config.connections} connections, ${results.config.durationSeconds} s per case; tokens pre-signed (ES384 signing costs ${results.signing.msPerToken} ms in the generator).`,
+      `autocannon on loopback, ${results.config.connections} connections, ${results.config.durationSeconds} s per case after ${results.config.warmupSeconds ?? 0} s of unrecorded warm-up load per server; tokens pre-signed (ES384 signing costs ${results.signing.msPerToken} ms in the generator).`,
   );
   const recs = results.records.map((r) => `${r.resources.toLocaleString('en-US')} (${r.smbgReadings.toLocaleString('en-US')} SMBG readings over ${r.historyDays.toLocaleString('en-US')} days, ${fmtMB(r.bodyBytes['order-sign'] ?? 0)})`);
   lines.push(`Records (seeded, one pump E0784 + supplies A4224 order; CSII policy evaluates to conditional: only the CSII-team attestation missing): ${recs.join('; ')}.`);
@@ -630,7 +644,7 @@ interface Results {
   mode: 'full' | 'quick' | 'partial';
   date: string;
   machine: ReturnType<typeof machine> & { loadAverageAtEnd?: number[] };
-  config: { durationSeconds: number; connections: number; bodyLimitBytes: number; defaultBodyLimitBytes: number; store: string; logLevel: string; nodeFlags: string[]; serviceEnv?: Record<string, string> };
+  config: { durationSeconds: number; connections: number; bodyLimitBytes: number; defaultBodyLimitBytes: number; store: string; logLevel: string; nodeFlags: string[]; serviceEnv?: Record<string, string>; warmupSeconds?: number };
   signing: { msPerToken: number; strategy: string };
   records: { size: number; resources: number; smbgReadings: number; historyDays: number; bodyBytes: Record<string, number>; fitsDefaultBodyLimit: boolean }[];
   engine: EngineTiming[];
@@ -814,7 +828,7 @@ async function benchmark(args: Args): Promise<void> {
     mode: args.only ? 'partial' : args.quick ? 'quick' : 'full',
     date: new Date().toISOString(),
     machine: machine(),
-    config: { durationSeconds: args.duration, connections: args.connections, bodyLimitBytes: BODY_LIMIT_BYTES, defaultBodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES, store: 'PGlite (embedded, temp DATA_DIR)', logLevel: 'info', nodeFlags: args.nodeFlags, serviceEnv: args.serviceEnv },
+    config: { durationSeconds: args.duration, connections: args.connections, bodyLimitBytes: BODY_LIMIT_BYTES, defaultBodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES, store: 'PGlite (embedded, temp DATA_DIR)', logLevel: 'info', nodeFlags: args.nodeFlags, serviceEnv: args.serviceEnv, warmupSeconds: args.warmupSeconds },
     signing: { msPerToken: r2(measureSignCost(identity)), strategy: 'pre-signed pool per case on 2 worker threads (unique jti, aud = exact URL); in-loop signing only if the pool runs dry (counted)' },
     records: [...records.values()].map((r) => ({
       size: r.size,
