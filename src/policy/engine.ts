@@ -73,6 +73,7 @@ const EMPTY_FILTERS: ReadonlyMap<string, FhirPathFn> = new Map();
 function bind(ctx: EvaluationContext): EvaluationContext {
   if (ctx.anchor && ctx.definition) return ctx;
   const bound: EvaluationContext = { ...ctx };
+  (bound as unknown as { filters: ReadonlyMap<string, FhirPathFn> }).filters = EMPTY_FILTERS; // set per kind leaf (runKind)
   const kctx = bound as unknown as KindContext;
   bound.definition = (name) => {
     const key = `definition:${name}`;
@@ -86,7 +87,9 @@ function bind(ctx: EvaluationContext): EvaluationContext {
     bound.memo.set(key, out);
     return out;
   };
-  bound.anchor = (name) => resolveAnchor({ ...kctx, filters: EMPTY_FILTERS }, name, bound.anchors ?? {});
+  // Anchors are resolved without any leaf's filters: one context for that, made on first use.
+  let anchorCtx: KindContext | undefined;
+  bound.anchor = (name) => resolveAnchor((anchorCtx ??= { ...kctx, filters: EMPTY_FILTERS }), name, bound.anchors ?? {});
   return bound;
 }
 
@@ -251,8 +254,18 @@ function plainEvidence(e: Evidence): Evidence {
 function runKind(node: Extract<PolicyNode, { kind: 'kind' }>, ctx: EvaluationContext): LeafOutcome {
   const kind = KINDS[node.kindName];
   if (!kind) throw new Error(`unknown kind "${node.kindName}"`);
-  const kctx = { ...ctx, filters: node.filters } as unknown as KindContext;
-  const out = kind.evaluate(kctx, node.params as never);
+  // The leaf's candidate filters are set on the bound context for the duration of the call (restored after, so a
+  // definition evaluated inside the kind sees its own and the caller its own again): a copy of the whole context per
+  // leaf was the largest part of the engine's own time.
+  const holder = ctx as unknown as { filters: ReadonlyMap<string, FhirPathFn> };
+  const outer = holder.filters;
+  holder.filters = node.filters;
+  let out;
+  try {
+    out = kind.evaluate(ctx as unknown as KindContext, node.params as never);
+  } finally {
+    holder.filters = outer;
+  }
   if (!out || !TRI_STATES.has(out.status)) throw new Error(`kind "${node.kindName}" returned no valid status`);
   let status = out.status;
   if (out.empty && node.absent) status = node.absent;

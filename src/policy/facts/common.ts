@@ -128,8 +128,13 @@ export function daysBetween(a: string, b: string): number {
   return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS);
 }
 
+const asOfDays = new WeakMap<Date, string>();
+
+/** The evaluation day (YYYY-MM-DD); asked by most leaves, formatted once per evaluation date. */
 export function asOfDay(ctx: FactContext): string {
-  return utcDay(ctx.asOf);
+  let day = asOfDays.get(ctx.asOf);
+  if (day === undefined) asOfDays.set(ctx.asOf, (day = utcDay(ctx.asOf)));
+  return day;
 }
 
 /** Full years of age on `day` from a birth date. */

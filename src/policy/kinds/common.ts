@@ -42,7 +42,9 @@ export function resolveWindow(ctx: KindContext, kind: string, w: WindowParams | 
   let to = shift(anchor.day, w?.lookahead, 1);
   if (w?.excludeAnchorDay) to = addDays(to, -1);
   const from = w?.lookback ? shift(anchor.day, w.lookback, -1) : undefined;
-  return { ok: true, window: { ...(from ? { from } : {}), to, anchor } };
+  const window: ResolvedWindow = { to, anchor };
+  if (from) window.from = from;
+  return { ok: true, window };
 }
 
 export function inWindow(day: string | undefined, w: ResolvedWindow): boolean {
@@ -51,7 +53,9 @@ export function inWindow(day: string | undefined, w: ResolvedWindow): boolean {
 }
 
 export function findingWindow(w: ResolvedWindow): NonNullable<Finding['window']> {
-  return { ...(w.from ? { from: w.from } : {}), to: w.to, anchor: w.anchor.name, anchorText: w.anchor.text };
+  const out: NonNullable<Finding['window']> = { to: w.to, anchor: w.anchor.name, anchorText: w.anchor.text };
+  if (w.from) out.from = w.from;
+  return out;
 }
 
 /** The anchor evidence worth showing (not for the plain order date). */
@@ -146,16 +150,18 @@ export function dayOf(s: unknown): string | undefined {
 
 /** Outcome when nothing was found: the engine applies the leaf's `absent` (default not documented). */
 export function none(kind: string, evidence: Evidence[] = [], values: Finding['values'] = {}, window?: ResolvedWindow): KindOutcome {
-  return { status: 'not-documented', empty: true, finding: { kind, code: 'none', values, ...(window ? { window: findingWindow(window) } : {}) }, evidence };
+  const finding: Finding = { kind, code: 'none', values };
+  if (window) finding.window = findingWindow(window);
+  return { status: 'not-documented', empty: true, finding, evidence };
 }
 
 export function result(status: KindOutcome['status'], kind: string, code: string, evidence: Evidence[], values: Finding['values'] = {}, window?: ResolvedWindow): KindOutcome {
-  const resources = evidence.map((e) => e.reference).filter((r): r is string => !!r);
-  return {
-    status,
-    finding: { kind, code, values, ...(window ? { window: findingWindow(window) } : {}), ...(resources.length ? { resources } : {}) },
-    evidence,
-  };
+  const finding: Finding = { kind, code, values };
+  if (window) finding.window = findingWindow(window);
+  const resources: string[] = [];
+  for (const e of evidence) if (e.reference) resources.push(e.reference);
+  if (resources.length) finding.resources = resources;
+  return { status, finding, evidence };
 }
 
 const EPS = 1e-9;
