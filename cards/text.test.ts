@@ -77,6 +77,10 @@ describe('order and criterion names', () => {
     const cp = tree.children![2]!.children![0]!;
     expect(criterionShortName(cp)).toBe('fasting C-peptide');
     expect(criterionShortName(leaf('x', 'met', 'HbA1c > 7.0%'))).toBe('HbA1c');
+    // An attestation leaf is named by what was attested, never "attested".
+    expect(criterionShortName(leaf('x', 'not-met', 'Attested: on an external insulin pump before Medicare enrollment'), 60)).toBe(
+      'on an external insulin pump before Medicare enrollment',
+    );
     expect(criterionShortName(leaf('x', 'met', 'Diabetes education completed'))).toBe('diabetes education completed');
   });
 

@@ -106,7 +106,8 @@ const KEEP_CAPITAL = /^(Medicare|Medicaid|CSII|CGM|MDI|HbA1c|GAD65|IA-2|ZnT8|ICD
 export function criterionShortName(c: CriterionResult, max = 40): string {
   // A policy's label is its short name: kept whole up to 60 characters.
   if (c.label) return truncateText(c.label, Math.max(max, 60));
-  let name = c.text.replace(/\s+/g, ' ').trim();
+  // "Attested: on an external insulin pump before …" is named by what was attested, not "attested".
+  let name = c.text.replace(/\s+/g, ' ').trim().replace(/^(?:attested|attestation)\s*:\s*/i, '');
   const stop = name.search(/\s*(?:[≤≥<>=(;:,]| — | - | – |\bwith(?:in)?\b|\bof at least\b|\bat least\b)/u);
   if (stop > 3) name = name.slice(0, stop);
   name = name.replace(/[.\s]+$/, '');
