@@ -9,18 +9,30 @@ const CLOSE_ARRAY = 0x5d; // ]
 const QUOTE = 0x22; // "
 const BACKSLASH = 0x5c; // \
 
-/** Deepest nesting of objects/arrays in a JSON text (string contents ignored). Linear, no recursion, no allocation. */
+/**
+ * Deepest nesting of objects/arrays in a JSON text (string contents ignored). Linear, no recursion, no allocation.
+ * Most of a FHIR body's bytes are inside strings: those are skipped with `indexOf` (native, memchr-fast) to the next
+ * quote, which is the string's end unless an odd number of backslashes precedes it. (A byte-by-byte loop was 13% of
+ * the service's CPU at 5,000 resources.)
+ */
 export function jsonDepth(buf: Uint8Array): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
-  for (let i = 0; i < buf.length; i++) {
+  const n = buf.length;
+  for (let i = 0; i < n; i++) {
     const b = buf[i]!;
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) inString = false;
-    } else if (b === QUOTE) inString = true;
-    else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+    if (b === QUOTE) {
+      // Skip the string: find its closing quote.
+      let j = i;
+      for (;;) {
+        j = buf.indexOf(QUOTE, j + 1);
+        if (j < 0) return max; // unterminated: the parser will refuse it
+        let backslashes = 0;
+        for (let k = j - 1; k > i && buf[k] === BACKSLASH; k--) backslashes++;
+        if ((backslashes & 1) === 0) break;
+      }
+      i = j;
+    } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
       if (++depth > max) max = depth;
     } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) depth--;
   }
