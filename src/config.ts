@@ -99,6 +99,11 @@ export interface Config {
   /** Bearer token required by GET /metrics when set (metrics carry no PHI, but need not be public). */
   metricsToken?: string;
   webConcurrency: number;
+  /**
+   * V8 young-generation semi-space for the workers, MiB (0: Node's default, 16). A hook request's parsed body dies
+   * with the request; with room for it in the young generation it is never copied into the old one.
+   */
+  workerSemiSpaceMb: number;
   /** Run under a cluster primary that restarts a dead worker (default true, also with one worker). */
   supervise: boolean;
   shutdownGraceMs: number;
@@ -318,6 +323,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: env.ADMIN_TOKEN || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     webConcurrency: int(env, 'WEB_CONCURRENCY', 1, 1, 64),
+    workerSemiSpaceMb: int(env, 'WORKER_SEMI_SPACE_MB', 32, 0, 256),
     supervise: bool(env, 'SUPERVISE', true),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
   };

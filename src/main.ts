@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { serveClusterMetrics } from './metrics.js';
+import { workerExecArgv } from './worker-flags.js';
 
 /** sysexits.h EX_CONFIG: the configuration (environment or policy files) is wrong; restarting will not help. */
 const EX_CONFIG = 78;
@@ -110,6 +111,7 @@ function runPrimary(config: Config, logger: Logger): void {
   let stopping = false;
   let quickDeaths = 0;
   const started = new Map<number, number>();
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, config.workerSemiSpaceMb, process.env.NODE_OPTIONS) });
   const fork = () => {
     const worker = cluster.fork();
     started.set(worker.id, Date.now());

@@ -1,7 +1,7 @@
 // The service as a process (src/main.ts under tsx): starts on defaults, answers, writes logs without PHI or tokens,
 // stops cleanly on SIGTERM; refuses to start in production without trusted issuers.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,20 @@ function start(env: Record<string, string>): { child: ChildProcessWithoutNullStr
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
+}
+
+/** Command lines of a process's children (Linux /proc). */
+function workerCommandLines(pid: number): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' '));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }
 
 async function waitFor(predicate: () => boolean, ms: number): Promise<void> {
@@ -42,6 +56,8 @@ describe('src/main.ts', () => {
       const line = svc.output().split('\n').find((l) => l.includes('pumpcheck listening'))!;
       const port = JSON.parse(line).port as number;
       expect(svc.output()).toMatch(/AUTHENTICATION DISABLED/);
+      // The worker runs with the young generation the primary gives it (WORKER_SEMI_SPACE_MB, default 32).
+      if (process.platform === 'linux') expect(workerCommandLines(svc.child.pid!).join(' ')).toContain('--max-semi-space-size=32');
 
       const base = `http://127.0.0.1:${port}`;
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
