@@ -325,7 +325,7 @@ export function buildRecord(size: number, seed = 20261124): BenchRecord {
 
   // The prefetch an EHR would send for the service's derived discovery templates (encounters capped at 100 like the
   // template's first page).
-  const prefetch = prefetchFromResources(resources, { patientId, fullUrlBase: EHR });
+  const prefetch = prefetchFromResources(resources, { patientId, context: { encounterId: encounterIdOf(patientId) }, fullUrlBase: EHR });
 
   const draft = (id: string, code: string, display: string, extra: Record<string, unknown> = {}) => ({
     resourceType: 'DeviceRequest' as const,
@@ -371,6 +371,9 @@ export interface BodyOptions {
   seed?: number;
 }
 
+/** The encounter of the order (context.encounterId): the prefetch holds its read, as the discovery template asks. */
+const encounterIdOf = (patientId: string) => `${patientId}-enc-0`;
+
 /** A CDS Hooks 2.0 request body for `hook` over `record`, as an EHR sends it. */
 export function hookBody(record: BenchRecord, hook: HookKind, o: BodyOptions = {}): Record<string, unknown> {
   const rand = mulberry32((o.seed ?? 7) ^ record.size ^ (hook === 'order-sign' ? 1 : 2));
@@ -380,7 +383,7 @@ export function hookBody(record: BenchRecord, hook: HookKind, o: BodyOptions = {
     context: {
       userId: 'Practitioner/bench-endo',
       patientId: record.patientId,
-      encounterId: `${record.patientId}-enc-0`,
+      encounterId: encounterIdOf(record.patientId),
       draftOrders: record.draftOrders,
       ...(hook === 'order-select' ? { selections: [record.pumpRef] } : {}),
     },
