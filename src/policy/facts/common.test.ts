@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {addMonths, ageOn, daysBetween, gt, lte, pct, recordedDay} from './common.js';
+import fc from 'fast-check';
+import {addMonths, ageOn, daysBetween, gt, lte, pct, recordedDay, utcDay} from './common.js';
 import { SNOMED, companion, ctxFor, device, deviceUse, order, pumpInsertion } from '../../../test/support/fact-fixtures.js';
 
 describe('decimal-safe comparison', () => {
@@ -105,5 +106,17 @@ describe('pump-initiation anchor (the date criterion C is measured at)', () => {
     expect(initiation(ctx)).toBe(initiation(ctx));
     expect(ctx.definition!('continued-coverage').status).toBe('met');
     expect(ctxFor([]).definition!('continued-coverage').status).toBe('not-met');
+  });
+});
+
+describe('utcDay', () => {
+  it('is the date part of toISOString for any date, and throws as it does for an invalid one', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date(Date.UTC(-300, 0, 1)), max: new Date(Date.UTC(12000, 0, 1)), noInvalidDate: true }), (d) => {
+        expect(utcDay(d)).toBe(d.toISOString().slice(0, 10));
+      }),
+      { seed: 20261206, numRuns: 3000 },
+    );
+    expect(() => utcDay(new Date(NaN))).toThrow(RangeError);
   });
 });

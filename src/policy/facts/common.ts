@@ -96,8 +96,14 @@ export function parseFhirDate(s: string | undefined): Date | undefined {
 }
 
 /** YYYY-MM-DD of a Date in UTC. */
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/** YYYY-MM-DD of a Date in UTC (what toISOString().slice(0, 10) gives, without building the whole string). */
 export function utcDay(d: Date): string {
-  return d.toISOString().slice(0, 10);
+  const y = d.getUTCFullYear();
+  // Invalid dates throw as toISOString does; years outside 0–9999 take its expanded form.
+  if (!(y >= 0 && y <= 9999)) return d.toISOString().slice(0, 10);
+  return `${y < 1000 ? String(y).padStart(4, '0') : y}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 
 /** The calendar date as recorded (the date part of the string, before any timezone conversion). */

@@ -9,6 +9,9 @@ import type { CriterionKind } from './types.js';
 
 export interface OrderElementParams { expression: string; notMetIf?: string; target?: 'order' | 'drug-order' }
 
+/** Deep copies by the request's own order object: they live as long as the request body does. */
+const copies = new WeakMap<object, unknown>();
+
 function truthy(r: unknown[]): boolean {
   if (r.length === 0) return false;
   if (r.length > 1) return true;
@@ -33,9 +36,9 @@ export const orderElement: CriterionKind<OrderElementParams> = {
       source = drug.resource;
       ev = [{ reference: drug.ref ?? ctx.order.ref, value: drug.display ?? ctx.order.label }];
     }
-    const key = `kinds:order-copy:${ev[0]!.reference}`;
-    let copy = ctx.memo.get(key) as unknown;
-    if (!copy) ctx.memo.set(key, (copy = structuredClone(source)));
+    // One copy per order resource for the whole request (every policy's leaves read the same copy), not per policy.
+    let copy = copies.get(source as object);
+    if (copy === undefined) copies.set(source as object, (copy = structuredClone(source)));
     const env = ctx.env as Record<string, unknown>;
     if (truthy(ctx.filters.get('/expression')!(copy, env))) return result('met', 'order-element', 'present', ev, { expression: p.expression });
     const notMet = ctx.filters.get('/notMetIf');
