@@ -10,6 +10,8 @@
 //          --profile, a focused profile)  --soak-seconds=S (soak length, default 300)
 //          --warmup=S (unrecorded load per server before each HTTP case, default 5; 2 with --quick)
 //          --engine-only (the in-process engine tables only: the insulin record and every pump family; < 2 minutes)
+//   npm run bench -- --startup    start-up time (fresh and later DATA_DIR) and idle RSS of primary and worker, before
+//                                 and after rounds of requests → bench/results/startup.{json,md} (bench/startup.ts; ≈ 1.5 min)
 // Everything listens on and talks to 127.0.0.1 only; every load loop is bounded by a duration.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +24,7 @@ import { FAMILIES } from './families.js';
 import { mergeLoads, runLoad, type LoadResult } from './load.js';
 import { cpuMsOf, freePort, killAllChildren, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
 import { topSelfTime } from './profile-top.js';
+import { startupBench } from './startup.js';
 import { buildRecord, hookBody, SIZES, type BenchRecord, type HookKind } from './records.js';
 import { BENCH_ISSUER, createIdentity, measureSignCost, presign, signToken, TokenSource, type BenchIdentity } from './tokens.js';
 
@@ -32,6 +35,8 @@ interface Args {
   quick: boolean;
   /** --engine-only: the in-process engine parts only (insulin record and every pump family); no HTTP. */
   engineOnly?: boolean;
+  /** --startup: start-up times and idle memory (bench/startup.ts); no throughput. */
+  startup?: boolean;
   soak: boolean;
   profile: boolean;
   duration: number;
@@ -56,6 +61,7 @@ function parseArgs(argv: string[]): Args {
     const [k, v] = arg.replace(/^--/, '').split('=') as [string, string | undefined];
     if (k === 'quick') a.quick = true;
     else if (k === 'engine-only') a.engineOnly = true;
+    else if (k === 'startup') a.startup = true;
     else if (k === 'soak') a.soak = true;
     else if (k === 'profile') a.profile = true;
     else if (k === 'duration' && v) ((a.duration = Number(v)), (durationSet = true));
@@ -778,10 +784,13 @@ async function scaleOut(env: Env, rec: BenchRecord, body: Buffer): Promise<Scale
 // ---------------------------------------------------------------------------------------------------------------------
 // Main runs
 
-function build(): void {
+/** Builds dist/ (as `npm start`'s prestart does); returns the wall time, ms. */
+function build(): number {
   log('building the production output (npm run build) ...');
+  const t = performance.now();
   const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('npm run build failed');
+  return performance.now() - t;
 }
 
 function summariseProfiles(dir: string | undefined): ReturnType<typeof topSelfTime> | undefined {
@@ -1082,7 +1091,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
-(args.soak ? soak(args) : benchmark(args)).catch((err: Error) => {
+const startup = async (a: Args) => {
+  const buildMs = build();
+  await startupBench({ laterStarts: 3, rounds: 3, requestsPerRound: 200, idleAfterReadySeconds: 5, idleAfterLoadSeconds: 10, nodeFlags: a.nodeFlags, serviceEnv: a.serviceEnv, buildMs }, log);
+};
+(args.startup ? startup(args) : args.soak ? soak(args) : benchmark(args)).catch((err: Error) => {
   killAllChildren();
   process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
   process.exit(1);
