@@ -11,7 +11,8 @@
 //          --warmup=S (unrecorded load per server before each HTTP case, default 5; 2 with --quick)
 //          --engine-only (the in-process engine tables only: the insulin record and every pump family; < 2 minutes)
 //   npm run bench -- --startup    start-up time (fresh and later DATA_DIR) and idle RSS of primary and worker, before
-//                                 and after rounds of requests → bench/results/startup.{json,md} (bench/startup.ts; ≈ 1.5 min)
+//                                 and after rounds of requests → bench/results/startup.{json,md} (bench/startup.ts; ≈ 1.5 min;
+//                                 --later-starts=N (3) --rounds=N (3) for shorter experiments)
 // Everything listens on and talks to 127.0.0.1 only; every load loop is bounded by a duration.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +38,9 @@ interface Args {
   engineOnly?: boolean;
   /** --startup: start-up times and idle memory (bench/startup.ts); no throughput. */
   startup?: boolean;
+  /** --later-starts=N, --rounds=N: the start-up mode's later starts (3) and rounds of 200 requests (3). */
+  laterStarts: number;
+  rounds: number;
   soak: boolean;
   profile: boolean;
   duration: number;
@@ -54,7 +58,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [], serviceEnv: {}, warmupSeconds: 5 };
+  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [], serviceEnv: {}, warmupSeconds: 5, laterStarts: 3, rounds: 3 };
   let durationSet = false;
   let warmupSet = false;
   for (const arg of argv) {
@@ -62,6 +66,8 @@ function parseArgs(argv: string[]): Args {
     if (k === 'quick') a.quick = true;
     else if (k === 'engine-only') a.engineOnly = true;
     else if (k === 'startup') a.startup = true;
+    else if (k === 'later-starts' && v) a.laterStarts = Number(v);
+    else if (k === 'rounds' && v) a.rounds = Number(v);
     else if (k === 'soak') a.soak = true;
     else if (k === 'profile') a.profile = true;
     else if (k === 'duration' && v) ((a.duration = Number(v)), (durationSet = true));
@@ -92,7 +98,7 @@ function parseArgs(argv: string[]): Args {
   if (a.quick && !durationSet) a.duration = 3;
   if (a.quick && !warmupSet) a.warmupSeconds = 2;
   if (!Number.isFinite(a.warmupSeconds) || a.warmupSeconds < 0 || a.warmupSeconds > 600) throw new Error('--warmup must be 0–600 seconds');
-  for (const [k, v] of Object.entries({ duration: a.duration, connections: a.connections, soakSeconds: a.soakSeconds })) {
+  for (const [k, v] of Object.entries({ duration: a.duration, connections: a.connections, soakSeconds: a.soakSeconds, laterStarts: a.laterStarts, rounds: a.rounds })) {
     if (!Number.isFinite(v) || v <= 0 || v > 3600) throw new Error(`--${k} must be a positive number of at most 3600`);
   }
   return a;
@@ -1093,7 +1099,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 const startup = async (a: Args) => {
   const buildMs = build();
-  await startupBench({ laterStarts: 3, rounds: 3, requestsPerRound: 200, idleAfterReadySeconds: 5, idleAfterLoadSeconds: 10, nodeFlags: a.nodeFlags, serviceEnv: a.serviceEnv, buildMs }, log);
+  await startupBench({ laterStarts: a.laterStarts, rounds: a.rounds, requestsPerRound: 200, idleAfterReadySeconds: 5, idleAfterLoadSeconds: 10, nodeFlags: a.nodeFlags, serviceEnv: a.serviceEnv, buildMs }, log);
 };
 (args.startup ? startup(args) : args.soak ? soak(args) : benchmark(args)).catch((err: Error) => {
   killAllChildren();
