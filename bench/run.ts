@@ -1099,7 +1099,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 const startup = async (a: Args) => {
   const buildMs = build();
-  await startupBench({ laterStarts: a.laterStarts, rounds: a.rounds, requestsPerRound: 200, idleAfterReadySeconds: 5, idleAfterLoadSeconds: 10, nodeFlags: a.nodeFlags, serviceEnv: a.serviceEnv, buildMs }, log);
+  await startupBench({ laterStarts: a.laterStarts, rounds: a.rounds, requestsPerRound: 200, idleAfterReadySeconds: 5, steadyAfterReadySeconds: 20, idleAfterLoadSeconds: 20, nodeFlags: a.nodeFlags, serviceEnv: a.serviceEnv, buildMs }, log);
 };
 (args.startup ? startup(args) : args.soak ? soak(args) : benchmark(args)).catch((err: Error) => {
   killAllChildren();
