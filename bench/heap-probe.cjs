@@ -3,7 +3,9 @@
 // GET /heap: a full GC (twice, so finalizers and weak references settle) then {"heapUsed": <bytes>, ...}.
 // Inert without BENCH_HEAP_PROBE=1. In a cluster worker the port is offset by the worker id.
 'use strict';
-if (process.env.BENCH_HEAP_PROBE === '1') {
+// Only on a process's main thread: `--require` also runs in worker threads (the embedded database's), which must not
+// try to take the same port.
+if (process.env.BENCH_HEAP_PROBE === '1' && require('node:worker_threads').isMainThread) {
   const http = require('node:http');
   const cluster = require('node:cluster');
   const base = Number(process.env.BENCH_HEAP_PROBE_PORT || 0);

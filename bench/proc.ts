@@ -99,7 +99,7 @@ export function killAllChildren(): void {
   running.clear();
 }
 
-async function waitHttpOk(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+async function waitHttpOk(url: string, timeoutMs: number, child: ChildProcess, pollMs = 150): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -111,7 +111,7 @@ async function waitHttpOk(url: string, timeoutMs: number, child: ChildProcess): 
     } catch (err) {
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   throw new Error(`not ready after ${timeoutMs} ms (${last})`);
 }
@@ -124,6 +124,8 @@ export interface StartOptions {
   readyPath: string;
   logFile: string;
   readyTimeoutMs?: number;
+  /** Interval between readiness probes (default 150 ms; the start-up bench polls faster to time readiness). */
+  pollMs?: number;
 }
 
 export async function startChild(o: StartOptions): Promise<Child> {
@@ -159,7 +161,7 @@ export async function startChild(o: StartOptions): Promise<Child> {
   };
   running.add(child);
   try {
-    await waitHttpOk(`http://127.0.0.1:${o.port}${o.readyPath}`, o.readyTimeoutMs ?? 60_000, proc);
+    await waitHttpOk(`http://127.0.0.1:${o.port}${o.readyPath}`, o.readyTimeoutMs ?? 60_000, proc, o.pollMs);
   } catch (err) {
     await child.stop();
     const tail = readFileSync(o.logFile, 'utf8').split('\n').slice(-15).join('\n');

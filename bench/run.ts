@@ -11,6 +11,9 @@
 //          --warmup=S (unrecorded load before each HTTP case: the service S s, default 15; the floor at most 5 s;
 //          2 s with --quick)
 //          --engine-only (the in-process engine tables only: the insulin record and every pump family; < 2 minutes)
+//   npm run bench -- --startup    start-up time (fresh and later DATA_DIR) and idle RSS of primary and worker, before
+//                                 and after rounds of requests → bench/results/startup.{json,md} (bench/startup.ts; ≈ 1.5 min;
+//                                 --later-starts=N (3) --rounds=N (3) for shorter experiments)
 // Everything listens on and talks to 127.0.0.1 only; every load loop is bounded by a duration.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +26,7 @@ import { FAMILIES } from './families.js';
 import { mergeLoads, runLoad, type LoadResult } from './load.js';
 import { cpuMsOf, freePort, killAllChildren, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
 import { topSelfTime } from './profile-top.js';
+import { startupBench } from './startup.js';
 import { buildRecord, hookBody, SIZES, type BenchRecord, type HookKind } from './records.js';
 import { BENCH_ISSUER, createIdentity, measureSignCost, presign, signToken, TokenSource, type BenchIdentity } from './tokens.js';
 
@@ -33,6 +37,11 @@ interface Args {
   quick: boolean;
   /** --engine-only: the in-process engine parts only (insulin record and every pump family); no HTTP. */
   engineOnly?: boolean;
+  /** --startup: start-up times and idle memory (bench/startup.ts); no throughput. */
+  startup?: boolean;
+  /** --later-starts=N, --rounds=N: the start-up mode's later starts (3) and rounds of 200 requests (3). */
+  laterStarts: number;
+  rounds: number;
   soak: boolean;
   profile: boolean;
   duration: number;
@@ -50,13 +59,16 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [], serviceEnv: {}, warmupSeconds: 15 };
+  const a: Args = { quick: false, soak: false, profile: false, duration: 10, connections: 10, soakSeconds: 300, soakWarmupSeconds: 95, nodeFlags: [], serviceEnv: {}, warmupSeconds: 15, laterStarts: 3, rounds: 3 };
   let durationSet = false;
   let warmupSet = false;
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--/, '').split('=') as [string, string | undefined];
     if (k === 'quick') a.quick = true;
     else if (k === 'engine-only') a.engineOnly = true;
+    else if (k === 'startup') a.startup = true;
+    else if (k === 'later-starts' && v) a.laterStarts = Number(v);
+    else if (k === 'rounds' && v) a.rounds = Number(v);
     else if (k === 'soak') a.soak = true;
     else if (k === 'profile') a.profile = true;
     else if (k === 'duration' && v) ((a.duration = Number(v)), (durationSet = true));
@@ -87,7 +99,7 @@ function parseArgs(argv: string[]): Args {
   if (a.quick && !durationSet) a.duration = 3;
   if (a.quick && !warmupSet) a.warmupSeconds = 2;
   if (!Number.isFinite(a.warmupSeconds) || a.warmupSeconds < 0 || a.warmupSeconds > 600) throw new Error('--warmup must be 0–600 seconds');
-  for (const [k, v] of Object.entries({ duration: a.duration, connections: a.connections, soakSeconds: a.soakSeconds })) {
+  for (const [k, v] of Object.entries({ duration: a.duration, connections: a.connections, soakSeconds: a.soakSeconds, laterStarts: a.laterStarts, rounds: a.rounds })) {
     if (!Number.isFinite(v) || v <= 0 || v > 3600) throw new Error(`--${k} must be a positive number of at most 3600`);
   }
   return a;
@@ -782,10 +794,13 @@ async function scaleOut(env: Env, rec: BenchRecord, body: Buffer): Promise<Scale
 // ---------------------------------------------------------------------------------------------------------------------
 // Main runs
 
-function build(): void {
+/** Builds dist/ (as `npm start`'s prestart does); returns the wall time, ms. */
+function build(): number {
   log('building the production output (npm run build) ...');
+  const t = performance.now();
   const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('npm run build failed');
+  return performance.now() - t;
 }
 
 function summariseProfiles(dir: string | undefined): ReturnType<typeof topSelfTime> | undefined {
@@ -1086,7 +1101,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
-(args.soak ? soak(args) : benchmark(args)).catch((err: Error) => {
+const startup = async (a: Args) => {
+  const buildMs = build();
+  await startupBench({ laterStarts: a.laterStarts, rounds: a.rounds, requestsPerRound: 200, idleAfterReadySeconds: 5, steadyAfterReadySeconds: 20, idleAfterLoadSeconds: 20, nodeFlags: a.nodeFlags, serviceEnv: a.serviceEnv, buildMs }, log);
+};
+(args.startup ? startup(args) : args.soak ? soak(args) : benchmark(args)).catch((err: Error) => {
   killAllChildren();
   process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
   process.exit(1);

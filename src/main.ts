@@ -3,8 +3,8 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { IDLE_GC_FLAG } from './idle-gc.js';
 import { createLogger, type Logger } from './logger.js';
-import { serveClusterMetrics } from './metrics.js';
 import { workerExecArgv } from './worker-flags.js';
 
 /** sysexits.h EX_CONFIG: the configuration (environment or policy files) is wrong; restarting will not help. */
@@ -24,18 +24,19 @@ function readConfig(): Config {
 
 async function runWorker(config: Config, logger: Logger): Promise<void> {
   // Loaded here, not at the top: the supervising primary needs none of it, so it starts (and restarts) fast.
-  const [{ compose, loadPolicies }, { adminRouter }, { analyticsLabels }, { createHttpServer }, { createMetrics }, { openStore }] = await Promise.all([
+  // The store first: it opens on its own thread (embedded PGlite compiles its WebAssembly and starts PostgreSQL there)
+  // or over the network — the longest part of start-up — while this thread loads the rest and checks the policies.
+  const { openStore } = await import('./store/index.js');
+  const opening = openStore({ store: config.store, logger });
+  opening.catch(() => undefined); // awaited below; a failure is reported there
+  const [{ compose, loadPolicies }, { adminRouter }, { analyticsLabels }, { createHttpServer }, { createMetrics }, { startIdleGc }] = await Promise.all([
     import('./compose.js'),
     import('./http/admin.js'),
     import('./http/analytics-labels.js'),
     import('./http/server.js'),
     import('./metrics.js'),
-    import('./store/index.js'),
+    import('./idle-gc.js'),
   ]);
-  // The store opens on its own thread (embedded PGlite compiles its WebAssembly there) or over the network, while this
-  // thread loads and checks the policies: the two largest parts of start-up overlap.
-  const opening = openStore({ store: config.store, logger });
-  opening.catch(() => undefined); // awaited below; a failure is reported there
   let policySet;
   try {
     policySet = loadPolicies(config);
@@ -59,6 +60,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
   });
 
   const server: Server = createHttpServer(composed.app, config.limits);
+  const stopIdleGc = startIdleGc(server);
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -90,6 +92,7 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
     // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets so close() can complete.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    stopIdleGc();
     await closed;
     await store.close().catch((err: Error) => logger.error({ err: { message: err.message } }, 'store close failed'));
     composed.close();
@@ -107,16 +110,25 @@ async function runWorker(config: Config, logger: Logger): Promise<void> {
  */
 function runPrimary(config: Config, logger: Logger): void {
   logger.info({ workers: config.webConcurrency }, 'starting workers');
-  serveClusterMetrics();
   let stopping = false;
   let quickDeaths = 0;
   const started = new Map<number, number>();
-  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, config.workerSemiSpaceMb, process.env.NODE_OPTIONS) });
+  cluster.setupPrimary({ execArgv: [...workerExecArgv(process.execArgv, config.workerSemiSpaceMb, process.env.NODE_OPTIONS), IDLE_GC_FLAG] });
+  // glibc gives each thread that allocates its own malloc arena (up to 8 per core); the embedded database's thread and
+  // V8's compiler threads then keep tens of MiB of freed memory spread over them. Two arenas keep it reusable (glibc
+  // reads this at process start, so it is set for the forked worker; an operator's own value wins).
+  const workerEnv = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
   const fork = () => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(workerEnv);
     started.set(worker.id, Date.now());
   };
   for (let i = 0; i < config.webConcurrency; i++) fork();
+  // Metrics aggregation (prom-client, express) is loaded after forking, so the workers start without waiting for it.
+  // A worker asks the primary only once it is listening, long after this import has finished.
+  void import('./metrics.js').then(
+    ({ serveClusterMetrics }) => serveClusterMetrics(),
+    (err: Error) => logger.error({ err: { message: err.message } }, 'cluster metrics unavailable'),
+  );
   // A worker that cannot start because of the configuration or the policies (a typo in a policy file) exits with
   // EX_CONFIG: until some worker has started, that stops the service — a restart loop would never fix a typo.
   let anyStarted = false;

@@ -5,7 +5,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import type { Logger } from '../logger.js';
 
 export type FhirQueryErrorKind =
@@ -210,6 +210,9 @@ const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
 const safeName = (x: unknown, pattern = TYPE_NAME): string =>
   typeof x === 'string' && pattern.test(x) ? x : 'unrecognised';
 
+let undiciModule: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => (undiciModule ??= import('undici'));
+
 export function createFhirClient(options: FhirClientOptions): FhirClient {
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const { logger, timeoutMs } = options;
@@ -228,15 +231,23 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
   if (!decision.explicit && literal && isNonPublicAddress(base.hostname)) throw refused();
   // One connection pool per client (one hook call): close() destroys it, so no socket outlives the request's budget.
   // A host named exactly in the allow-list is trusted with whatever it resolves to (an EHR on the hospital network).
-  const agent = options.fetch
-    ? undefined
-    : new Agent({
+  // undici (≈ 110 modules) is loaded at the first fallback query, not at start-up: most deployments get prefetch.
+  let agent: Agent | undefined;
+  let closed = false;
+  const fetchImpl: typeof fetch =
+    options.fetch ??
+    (async (input, init) => {
+      const undici = await loadUndici();
+      // Closed while undici loaded (the call's budget ended): no pool may be made after close().
+      if (closed) throw new Error('FHIR client closed');
+      agent ??= new undici.Agent({
         connect: decision.explicit ? {} : { lookup: guardedLookup },
         keepAliveTimeout: 1000,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-  const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>);
+      return undici.fetch(input as string, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
+    });
   const headers: Record<string, string> = { Accept: 'application/fhir+json' };
   if (options.accessToken) headers.Authorization = `Bearer ${options.accessToken}`;
 
@@ -400,6 +411,7 @@ export function createFhirClient(options: FhirClientOptions): FhirClient {
     search: async (relativeUrl, opts) => (await searchPages(relativeUrl, opts)).resources,
     read,
     close: async () => {
+      closed = true;
       await agent?.destroy().catch(() => undefined);
     },
   };

@@ -2,7 +2,7 @@
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Generated } from 'kysely';
-import pg from 'pg';
+import type pgTypes from 'pg';
 import type { Logger } from '../logger.js';
 import { migrationProvider } from './migrations/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -210,7 +210,9 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
 
   const databaseUrl = opts.databaseUrl;
   const where = describeDatabaseUrl(databaseUrl);
-  const poolConfig: pg.PoolConfig = {
+  // The driver is loaded only for PostgreSQL: with the embedded store the worker never needs it (≈ 14 modules).
+  const { default: pg } = await import('pg');
+  const poolConfig: pgTypes.PoolConfig = {
     connectionString: databaseUrl,
     max: 10,
     connectionTimeoutMillis: STORE_TIMEOUT_MS,
@@ -262,6 +264,7 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
 /** Drops a test schema and everything in it (tests only). */
 export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
