@@ -47,6 +47,19 @@ describe('PatientRecord index', () => {
     expect(record.resolve({ reference: '#nope' }, contained)).toBeUndefined();
   });
 
+  it('lists a resource once when its own code and its referenced Device\'s code are the same', () => {
+    const pump = R({ resourceType: 'Device', id: 'pump1', type: { coding: [{ system: SNOMED, code: '69805005' }] } });
+    // R5-style CodeableReference: the concept and the reference name the same pump.
+    const both = R({ resourceType: 'DeviceUseStatement', id: 'both', device: { concept: { coding: [{ system: SNOMED, code: '69805005' }] }, reference: 'Device/pump1' }, subject });
+    const other = R({ resourceType: 'DeviceUseStatement', id: 'other', device: { concept: { coding: [{ system: SNOMED, code: '69805005' }] } }, subject });
+    const record = new PatientRecord('p1', [both, other, pump]);
+    expect(record.byCodes('DeviceUseStatement', [{ system: SNOMED, code: '69805005' }]).map((r) => r.id)).toEqual(['both', 'other']);
+    // One bucket of distinct resources comes back as a copy: the caller may sort or filter it.
+    const list = record.byCodes('DeviceUseStatement', [{ system: SNOMED, code: '69805005' }]);
+    list.pop();
+    expect(record.byCodes('DeviceUseStatement', [{ system: SNOMED, code: '69805005' }])).toHaveLength(2);
+  });
+
   it('resolves included Specimens and Medications by relative and absolute reference', () => {
     const specimen = R({ resourceType: 'Specimen', id: 'sp1', type: { coding: [{ system: SNOMED, code: '119297000' }] }, subject });
     const obs = R({ resourceType: 'Observation', id: 'cp', code: { coding: [{ system: LOINC, code: '1986-9' }] }, specimen: { reference: 'Specimen/sp1' }, subject });

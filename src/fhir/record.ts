@@ -93,6 +93,8 @@ export class PatientRecord {
   private readonly byRef = new Map<string, Map<string, Resource>>();
   /** `Type#system|code` keys, built once per distinct (type, system, code): thousands of readings share a few codes. */
   private readonly keyCache = new Map<string, Map<string, Map<string, string>>>();
+  /** Buckets that may hold a resource twice (own code and a referenced resource's code alike). */
+  private readonly mayRepeat = new Set<Resource[]>();
 
   /** Never throws on malformed resources: elements of the wrong shape are ignored (not indexed, not resolvable). */
   constructor(patientId: string, resources: Iterable<FhirResource | Resource>, gaps: RecordGap[] = []) {
@@ -103,7 +105,7 @@ export class PatientRecord {
       for (const r of this.byType.get(type) ?? []) {
         const target = this.resolve(pick(r) as Reference | undefined, r);
         const paths = target ? CODE_PATHS[target.resourceType] : undefined;
-        if (paths) for (const cc of paths(target)) this.index(this.byTypeAndCode, type, r, cc);
+        if (paths) for (const cc of paths(target)) this.index(this.byTypeAndCode, type, r, cc, true);
       }
     }
     const patient = this.resolve(`Patient/${patientId}`) ?? this.all('Patient')[0];
@@ -136,7 +138,7 @@ export class PatientRecord {
 
   // Runs once per resource of a record of thousands: no per-resource allocations beyond the keys themselves. Codings
   // that are not objects with a string code (malformed data) are skipped.
-  private index(map: Map<string, Resource[]>, type: string, resource: Resource, cc: unknown): void {
+  private index(map: Map<string, Resource[]>, type: string, resource: Resource, cc: unknown, byReference = false): void {
     const coding = cc && typeof cc === 'object' ? (cc as { coding?: unknown }).coding : undefined;
     if (!Array.isArray(coding)) return;
     for (const c of coding as { system?: unknown; code?: unknown }[]) {
@@ -145,7 +147,11 @@ export class PatientRecord {
       let bucket = map.get(key);
       if (!bucket) map.set(key, (bucket = []));
       // The same coding twice on one resource: buckets are filled resource by resource, so a repeat is the last one.
-      if (bucket[bucket.length - 1] !== resource) bucket.push(resource);
+      if (bucket[bucket.length - 1] !== resource) {
+        bucket.push(resource);
+        // Indexed again by its referenced Medication / Device: it may already be in this bucket, not last.
+        if (byReference) this.mayRepeat.add(bucket);
+      }
     }
   }
 
@@ -175,19 +181,28 @@ export class PatientRecord {
     codings: Iterable<{ system?: string; code?: string }>,
     element?: CodeElement,
   ): T[] {
-    const out: Resource[] = [];
-    const seen = new Set<Resource>();
     const maps = element === 'code' ? [this.byTypeAndCode] : element === 'component' ? [this.byComponentCode] : [this.byTypeAndCode, this.byComponentCode];
+    const buckets: Resource[][] = [];
     for (const c of codings) {
       if (!c || typeof c.code !== 'string') continue;
       // Policies ask with the same value-set codings request after request: the key comes from the cache.
       const key = this.typedCodeKey(resourceType, typeof c.system === 'string' ? c.system : '', c.code);
       for (const map of maps) {
-        for (const r of map.get(key) ?? []) {
-          if (!seen.has(r)) {
-            seen.add(r);
-            out.push(r);
-          }
+        const bucket = map.get(key);
+        if (bucket && !buckets.includes(bucket)) buckets.push(bucket);
+      }
+    }
+    // One bucket (thousands of glucose readings under one LOINC code): its resources are distinct already. Only
+    // several buckets need de-duplicating — a Set of 20,000 resources cost more than the rest of the lookup.
+    if (buckets.length === 0) return [];
+    if (buckets.length === 1 && !this.mayRepeat.has(buckets[0]!)) return buckets[0]!.slice() as T[];
+    const out: Resource[] = [];
+    const seen = new Set<Resource>();
+    for (const bucket of buckets) {
+      for (const r of bucket) {
+        if (!seen.has(r)) {
+          seen.add(r);
+          out.push(r);
         }
       }
     }
