@@ -292,7 +292,8 @@ async function tokenPool(env: Env, port: number, hook: HookKind, body: Buffer, w
   for (let i = 0; i < 12; i++) lat.push((await post(url, body, signToken(env.identity, url))).ms);
   const l = percentile(lat.sort((a, b) => a - b), 50);
   const estimate = Math.min(ceilingRps * 1.15, (4 * workers * 1000) / Math.max(0.2, l));
-  const count = Math.ceil(estimate * seconds) + 100;
+  // Half again as many as the estimate: a pool that runs dry makes the load generator sign in the loop (0.6 ms each).
+  const count = Math.ceil(estimate * seconds * 1.5) + 500;
   const t = performance.now();
   const pool = await presign(env.identity, url, count, 2, Math.max(120, seconds + 60));
   return { source: new TokenSource(env.identity, url, pool), presignSeconds: (performance.now() - t) / 1000 };
