@@ -17,6 +17,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether a given loopback port can be listened on right now. */
+export async function portFree(port: number): Promise<boolean> {
+  const server = net.createServer();
+  return new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** Child pids of `pid` (Linux /proc); empty elsewhere. */
 export function childPids(pid: number): number[] {
   const out: number[] = [];

@@ -24,7 +24,7 @@ import pg from 'pg';
 import { engineDeps, ordersEvaluated, percentile, systemActionsExpected, timeEngine, type EngineTiming } from './engine.js';
 import { FAMILIES } from './families.js';
 import { mergeLoads, runLoad, type LoadResult } from './load.js';
-import { cpuMsOf, freePort, killAllChildren, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
+import { cpuMsOf, freePort, killAllChildren, portFree, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
 import { topSelfTime } from './profile-top.js';
 import { startupBench } from './startup.js';
 import { buildRecord, hookBody, SIZES, type BenchRecord, type HookKind } from './records.js';
@@ -998,10 +998,25 @@ function finish(results: Results, started: number): void {
 // ---------------------------------------------------------------------------------------------------------------------
 // Soak
 
-async function heapUsed(port: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/heap`, { signal: AbortSignal.timeout(30_000) });
+/** The heap of the service's first worker after a full GC: its probe listens on the base port + the worker id (1). */
+async function heapUsed(basePort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${basePort + 1}/heap`, { signal: AbortSignal.timeout(30_000) });
   if (!res.ok) throw new Error(`heap probe answered ${res.status}`);
   return ((await res.json()) as { heapUsed: number }).heapUsed;
+}
+
+/** Resident set size of processes (VmRSS from /proc, bytes; 0 for a process that is gone or off Linux). */
+function rssOf(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
 }
 
 async function soak(args: Args): Promise<void> {
@@ -1020,7 +1035,9 @@ async function soak(args: Args): Promise<void> {
   };
   const hook: HookKind = 'order-sign';
   const body = Buffer.from(JSON.stringify(hookBody(rec, hook)));
-  const probePort = await freePort();
+  // The probe's base port (the primary's) and the next one (worker 1's) must both be free.
+  let probePort = await freePort();
+  while (!(await portFree(probePort + 1))) probePort = await freePort();
   const service = await startService(env, { workers: 1, store: { kind: 'pglite', dataDir: path.join(tmp, 'data') }, heapProbePort: probePort, label: 'soak' });
   const path_ = `/cds-services/${SERVICE_ID[hook]}`;
   const url = serviceUrl(service.port, hook);
@@ -1045,11 +1062,22 @@ async function soak(args: Args): Promise<void> {
     const warm = await runLoad({ port: service.port, path: path_, body, connections: args.connections, durationSeconds: warmSeconds, token: fresh, overallRate: rate, serverPids: service.pids(), settle: () => settled(service.port) });
     await new Promise((r) => setTimeout(r, 2000));
     const heapStart = await heapUsed(probePort);
-    log(`  heap after GC at start: ${r1(heapStart / 2 ** 20)} MiB; soak ${args.soakSeconds} s ...`);
-    const run = await runLoad({ port: service.port, path: path_, body, connections: args.connections, durationSeconds: args.soakSeconds, token: fresh, overallRate: rate, serverPids: service.pids(), settle: () => settled(service.port) });
+    // Resident memory of the service's processes (the worker and its primary), right after the same forced GC.
+    const rssStart = rssOf(service.pids());
+    log(`  heap after GC at start: ${r1(heapStart / 2 ** 20)} MiB, RSS ${r1(rssStart / 2 ** 20)} MiB; soak ${args.soakSeconds} s ...`);
+    let rssMax = rssStart;
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssOf(service.pids()))), 5000);
+    let run: Awaited<ReturnType<typeof runLoad>>;
+    try {
+      run = await runLoad({ port: service.port, path: path_, body, connections: args.connections, durationSeconds: args.soakSeconds, token: fresh, overallRate: rate, serverPids: service.pids(), settle: () => settled(service.port) });
+    } finally {
+      clearInterval(sampler);
+    }
     await new Promise((r) => setTimeout(r, 2000));
     const store = { written: await metric(service.port, 'pumpcheck_store_written_total'), dropped: await metric(service.port, 'pumpcheck_store_dropped_total') };
     const heapEnd = await heapUsed(probePort);
+    const rssEnd = rssOf(service.pids());
+    const rssChange = (rssEnd - rssStart) / rssStart;
     const change = (heapEnd - heapStart) / heapStart;
     const errors = run.non2xx + run.errors + run.timeouts + warm.non2xx + warm.errors + warm.timeouts;
     const out = {
@@ -1061,11 +1089,13 @@ async function soak(args: Args): Promise<void> {
       warmup: { seconds: warmSeconds, ...warm },
       soak: run,
       heap: { startBytes: heapStart, endBytes: heapEnd, change: r2(change * 100) / 100 },
+      rss: { startBytes: rssStart, endBytes: rssEnd, maxBytes: rssMax, change: r2(rssChange * 100) / 100 },
       store,
       targets: [
         { name: 'soak errors', value: String(errors), target: '0', pass: errors === 0 },
         { name: 'assertions dropped by the store queue', value: String(store.dropped ?? '?'), target: '0', pass: store.dropped === 0 },
         { name: 'heap after GC, end vs start', value: `${(change * 100).toFixed(1)}%`, target: 'within ±10%', pass: Math.abs(change) <= 0.1 },
+        { name: 'RSS (primary + worker) after GC, end vs start', value: `${(rssChange * 100).toFixed(1)}%`, target: 'within ±10%', pass: Math.abs(rssChange) <= 0.1 },
       ],
       runtimeSeconds: (performance.now() - started) / 1000,
     };
@@ -1074,9 +1104,9 @@ async function soak(args: Args): Promise<void> {
       '',
       `${out.machine.cpuModel}, ${out.machine.cpus} cores, Node ${out.machine.node}, commit ${out.machine.commit ?? '?'}. 500 resources, order-sign, ${args.connections} connections; peak ${out.peakRps} req/s, soak at ${rate} req/s (70%) for ${args.soakSeconds} s after a ${warmSeconds} s warm-up.`,
       '',
-      '| achieved req/s | p50 / p95 / p99 ms | non-2xx | errors | heap after GC start → end | assertions stored / dropped | other load |',
-      '|---:|---|---:|---:|---|---|---:|',
-      `| ${r1(run.rps)} | ${fmtMs(run.latencyMs.p50)} / ${fmtMs(run.latencyMs.p95)} / ${fmtMs(run.latencyMs.p99)} | ${run.non2xx} | ${run.errors + run.timeouts} | ${r1(heapStart / 2 ** 20)} → ${r1(heapEnd / 2 ** 20)} MiB (${(change * 100).toFixed(1)}%) | ${store.written ?? '?'} / ${store.dropped ?? '?'} | ${Math.round(100 * run.cpu.foreignShare)}% |`,
+      '| achieved req/s | p50 / p95 / p99 ms | non-2xx | errors | heap after GC start → end | RSS start → end (max) | assertions stored / dropped | other load |',
+      '|---:|---|---:|---:|---|---|---|---:|',
+      `| ${r1(run.rps)} | ${fmtMs(run.latencyMs.p50)} / ${fmtMs(run.latencyMs.p95)} / ${fmtMs(run.latencyMs.p99)} | ${run.non2xx} | ${run.errors + run.timeouts} | ${r1(heapStart / 2 ** 20)} → ${r1(heapEnd / 2 ** 20)} MiB (${(change * 100).toFixed(1)}%) | ${r1(rssStart / 2 ** 20)} → ${r1(rssEnd / 2 ** 20)} MiB (${r1(rssMax / 2 ** 20)}; ${(rssChange * 100).toFixed(1)}%) | ${store.written ?? '?'} / ${store.dropped ?? '?'} | ${Math.round(100 * run.cpu.foreignShare)}% |`,
       '',
       ...out.targets.map((t) => `- ${t.pass ? '✅' : '❌'} ${t.name}: ${t.value} (target ${t.target})`),
     ].join('\n');
