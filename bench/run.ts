@@ -350,7 +350,7 @@ async function httpCase(env: Env, service: Child, floor: Child | undefined, rec:
   // service for `warmup` seconds, the floor (a few functions, warm after a handful of requests) for at most 5. Without
   // it the first cases measured V8 still optimising the service's code: ≈ 900 background compilations over the first
   // ~1,500 requests, 1.7 ms of CPU per request on V8's threads at 50 resources; CPU per request keeps falling until
-  // ~4,000 requests (5.6 → 4.4 ms between 4,000 and 8,000 requests of warm-up, .scratch measurements of this round).
+  // ~4,000 requests (5.6 → 4.4 ms between 4,000 and 8,000 requests of warm-up, per-thread /proc measurements of this round).
   const warmup = env.args.warmupSeconds;
   for (let round = 0; round < rounds; round++) {
     await quietMachine([...service.pids(), ...(floor?.pids() ?? [])], env.args.quick ? 3 : 15);
