@@ -37,19 +37,11 @@ export function fitSummary(body: string, suffix = ''): string {
   return truncateText(body, SUMMARY_MAX - tail.length) + tail;
 }
 
-/**
- * Text from policy files or the record, made safe for GitHub/CommonMark markdown with as few escapes as possible: a
- * clinician whose EHR shows the detail as plain text must not read "\\>" or "\\[IU\\]". Only what would change the
- * rendering is escaped: backslashes, code ticks and asterisks, underscores at a word boundary, a "]" that would close
- * a link, a "<" that would open a tag or autolink, "~~", and a ">"/"#" that would start a quote or heading.
- */
-/** Anything md() would change: a whitespace run or other than a single space, or a character markdown reads. */
+/** Anything escapeMarkdown() would change: a whitespace run or other than a single space, a character markdown reads. */
 const MD_SPECIAL = /[\\`*_\]<~>#\t\n\r\f\v\u00a0\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u1680]|  /;
 
-export function md(text: string): string {
-  // Most card texts hold none of it: returned as they are (md ran six regular expressions on each, a tenth of card
-  // building).
-  if (!MD_SPECIAL.test(text)) return text;
+/** Every escape md() stands for, applied unconditionally (md's fast path is held to it by a property test). */
+export function escapeMarkdown(text: string): string {
   return text
     .replace(/\s+/g, ' ')
     .replace(/[\\`*]/g, '\\$&')
@@ -58,6 +50,18 @@ export function md(text: string): string {
     .replace(/<(?=[A-Za-z/!?])/g, '\\<')
     .replace(/~~/g, '\\~\\~')
     .replace(/^([>#])/, '\\$1');
+}
+
+/**
+ * Text from policy files or the record, made safe for GitHub/CommonMark markdown with as few escapes as possible: a
+ * clinician whose EHR shows the detail as plain text must not read "\\>" or "\\[IU\\]". Only what would change the
+ * rendering is escaped: backslashes, code ticks and asterisks, underscores at a word boundary, a "]" that would close
+ * a link, a "<" that would open a tag or autolink, "~~", and a ">"/"#" that would start a quote or heading.
+ */
+export function md(text: string): string {
+  // Most card texts hold nothing to escape: returned as they are (six regular expressions on each were a tenth of
+  // card building).
+  return MD_SPECIAL.test(text) ? escapeMarkdown(text) : text;
 }
 
 /** Markdown link with a safe label; the URL is wrapped in <> so spaces or parentheses cannot break it. */
