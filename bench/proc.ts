@@ -26,6 +26,17 @@ export async function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** Resident memory (VmRSS), its peak (VmHWM), both in kB, and the thread count of a process (Linux /proc). */
+export function procMemory(pid: number): { rssKb: number; hwmKb: number; threads: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssKb: field('VmRSS'), hwmKb: field('VmHWM'), threads: field('Threads') };
+  } catch {
+    return undefined; // gone, or not Linux
+  }
+}
+
 /** Child pids of `pid` (Linux /proc); empty elsewhere. */
 export function childPids(pid: number): number[] {
   const out: number[] = [];

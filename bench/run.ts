@@ -24,7 +24,7 @@ import pg from 'pg';
 import { engineDeps, ordersEvaluated, percentile, systemActionsExpected, timeEngine, type EngineTiming } from './engine.js';
 import { FAMILIES } from './families.js';
 import { mergeLoads, runLoad, type LoadResult } from './load.js';
-import { cpuMsOf, freePort, killAllChildren, portFree, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
+import { cpuMsOf, freePort, killAllChildren, portFree, procMemory, machineBusyMs, ROOT, startChild, type Child } from './proc.js';
 import { topSelfTime } from './profile-top.js';
 import { startupBench } from './startup.js';
 import { buildRecord, hookBody, SIZES, type BenchRecord, type HookKind } from './records.js';
@@ -1005,18 +1005,9 @@ async function heapUsed(basePort: number): Promise<number> {
   return ((await res.json()) as { heapUsed: number }).heapUsed;
 }
 
-/** Resident set size of processes (VmRSS from /proc, bytes; 0 for a process that is gone or off Linux). */
+/** Resident set size of processes, bytes (0 for a process that is gone or off Linux). */
 function rssOf(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) total += Number(m[1]) * 1024;
-    } catch {
-      /* gone */
-    }
-  }
-  return total;
+  return pids.reduce((total, pid) => total + (procMemory(pid)?.rssKb || 0) * 1024, 0);
 }
 
 async function soak(args: Args): Promise<void> {

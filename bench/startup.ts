@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childPids, cpuMsOf, freePort, ROOT, startChild, type Child } from './proc.js';
+import { childPids, cpuMsOf, freePort, procMemory, ROOT, startChild, type Child } from './proc.js';
 import { buildRecord, hookBody } from './records.js';
 import { createIdentity, presign, type BenchIdentity } from './tokens.js';
 
@@ -73,14 +73,8 @@ const median = (xs: number[]) => {
 };
 
 function procMem(pid: number): ProcMem | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    const threads = Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
-    return { pid, rssMiB: r1(kb('VmRSS') / 1024), hwmMiB: r1(kb('VmHWM') / 1024), threads };
-  } catch {
-    return undefined;
-  }
+  const m = procMemory(pid);
+  return m && { pid, rssMiB: r1(m.rssKb / 1024), hwmMiB: r1(m.hwmKb / 1024), threads: m.threads };
 }
 
 async function metricsText(port: number): Promise<string | undefined> {
