@@ -130,6 +130,11 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
     }
   };
 
+  const armLinger = () => {
+    lingerTimer = setTimeout(() => void drain(), lingerMs);
+    lingerTimer.unref();
+  };
+
   const cancelLinger = () => {
     if (lingerTimer) clearTimeout(lingerTimer);
     lingerTimer = undefined;
@@ -157,8 +162,7 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
           // (Writing it at once made every busy period a stream of one- or two-assertion transactions: four messages to
           // the embedded database's thread and a commit per request.)
           if (queue.length > 0 && queue.length < batchSize && lingerMs > 0 && waiters.length === 0 && !stopped) {
-            lingerTimer = setTimeout(() => void drain(), lingerMs);
-            lingerTimer.unref();
+            armLinger();
             return;
           }
         } catch (err) {
@@ -213,10 +217,7 @@ export function createAssertionSink(opts: SinkOptions): QueuedAssertionSink {
         if (queue.length >= batchSize || lingerMs <= 0) {
           cancelLinger();
           queueMicrotask(() => void drain());
-        } else if (!lingerTimer) {
-          lingerTimer = setTimeout(() => void drain(), lingerMs);
-          lingerTimer.unref();
-        }
+        } else if (!lingerTimer) armLinger();
       } catch {
         try {
           drop(1);
