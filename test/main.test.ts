@@ -1,10 +1,11 @@
 // The service as a process (src/main.ts under tsx): starts on defaults, answers, writes logs without PHI or tokens,
 // stops cleanly on SIGTERM; refuses to start in production without trusted issuers.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { childPids } from '../bench/proc.js';
 import { projectRoot } from '../src/config.js';
 import { copyOfPolicies } from './support/policy-dir.js';
 import { hookBody, minimalPrefetch } from './support/requests.js';
@@ -23,16 +24,7 @@ function start(env: Record<string, string>): { child: ChildProcessWithoutNullStr
 
 /** Command lines of a process's children (Linux /proc). */
 function workerCommandLines(pid: number): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' '));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
+  return childPids(pid).map((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' '));
 }
 
 async function waitFor(predicate: () => boolean, ms: number): Promise<void> {
