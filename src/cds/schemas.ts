@@ -303,12 +303,13 @@ export const discoverySchema = {
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, strictTypes: false, allowUnionTypes: true });
 addFormats(ajv);
 
-const compiled = {
-  request: ajv.compile(requestSchema),
-  feedback: ajv.compile(feedbackSchema),
-  response: ajv.compile(responseSchema),
-  discovery: ajv.compile(discoverySchema),
-};
+// Compiled at first use: the request schema on the first hook call (≈ 70 ms once), feedback on the first feedback;
+// the response and discovery schemas only ever run in tests. None of them is on the start-up path (issue 14).
+const schemas = { request: requestSchema, feedback: feedbackSchema, response: responseSchema, discovery: discoverySchema };
+const compiledCache: Partial<Record<keyof typeof schemas, ValidateFunction>> = {};
+function compiled(name: keyof typeof schemas): ValidateFunction {
+  return (compiledCache[name] ??= ajv.compile(schemas[name]));
+}
 
 export interface SchemaIssue {
   /** FHIRPath-like location, e.g. `context.draftOrders.entry[0].resource.id`. */
@@ -363,10 +364,16 @@ function issues(validate: ValidateFunction, body: unknown): SchemaIssue[] {
   return out;
 }
 
-export const validateRequest = (body: unknown): SchemaIssue[] => issues(compiled.request, body);
-export const validateFeedback = (body: unknown): SchemaIssue[] => issues(compiled.feedback, body);
+/** Compiles the hook-request and feedback validators now (called once the server listens, before the first call). */
+export function prepareRequestValidation(): void {
+  compiled('request');
+  compiled('feedback');
+}
+
+export const validateRequest = (body: unknown): SchemaIssue[] => issues(compiled('request'), body);
+export const validateFeedback = (body: unknown): SchemaIssue[] => issues(compiled('feedback'), body);
 export const validateDiscovery = (body: unknown): string[] =>
-  issues(compiled.discovery, body).map((i) => `${i.path} ${i.message}`);
+  issues(compiled('discovery'), body).map((i) => `${i.path} ${i.message}`);
 /** Every response this service emits must pass this (tests run it over every response). */
 export const validateCdsResponse = (body: unknown): string[] =>
-  issues(compiled.response, body).map((i) => `${i.path} ${i.message}`);
+  issues(compiled('response'), body).map((i) => `${i.path} ${i.message}`);
