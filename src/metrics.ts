@@ -2,13 +2,14 @@
 // With WEB_CONCURRENCY > 1 a scrape reaches one worker (the port is shared); that worker asks the primary, which
 // aggregates every worker's registry (prom-client's AggregatorRegistry: counters and histograms summed, gauges by
 // their aggregator), so successive scrapes read the same totals whichever worker answers.
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CdsResponse } from './cds/types.js';
 import { unauthorized } from './http/errors.js';
 import type { Determination } from './policy/types.js';
+import { AGGREGATE_REQ, AGGREGATE_RES, isAggregateRequest, type AggregateRequest, type AggregateResponse } from './metrics-wire.js';
 
 export interface Metrics {
   registry: Registry;
@@ -142,20 +143,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; token?: strin
 // ---------------------------------------------------------------------------------------------------------------------
 // Cluster aggregation: worker → primary → every worker → primary → worker.
 
-const AGGREGATE_REQ = 'pumpcheck:metrics-req';
-const AGGREGATE_RES = 'pumpcheck:metrics-res';
 const AGGREGATE_TIMEOUT_MS = 6_000;
-
-interface AggregateRequest {
-  type: typeof AGGREGATE_REQ;
-  id: string;
-}
-interface AggregateResponse {
-  type: typeof AGGREGATE_RES;
-  id: string;
-  text?: string;
-  error?: string;
-}
 
 let workerAggregator: unknown;
 const pendingScrapes = new Map<string, { resolve: (text: string) => void; reject: (err: Error) => void }>();
@@ -191,15 +179,18 @@ function clusterMetricsFromPrimary(): Promise<string> {
 
 /**
  * In the primary (called once from src/main.ts): answers workers' scrape requests with the metrics of all workers,
- * aggregated. Workers answer prom-client's own collection requests for the registries they registered.
+ * aggregated; `held` are the requests that arrived before this module was loaded. Workers answer prom-client's own
+ * collection requests for the registries they registered.
  */
-export function serveClusterMetrics(): void {
+export function serveClusterMetrics(held: ReadonlyArray<readonly [Worker, AggregateRequest]> = []): void {
   const aggregator = new AggregatorRegistry();
-  cluster.on('message', (worker, m: AggregateRequest) => {
-    if (m?.type !== AGGREGATE_REQ || typeof m.id !== 'string') return;
+  const answer = (worker: Worker, m: unknown) => {
+    if (!isAggregateRequest(m)) return;
     aggregator.clusterMetrics().then(
       (text) => worker.isConnected() && worker.send({ type: AGGREGATE_RES, id: m.id, text } satisfies AggregateResponse),
       (err: Error) => worker.isConnected() && worker.send({ type: AGGREGATE_RES, id: m.id, error: err.message } satisfies AggregateResponse),
     );
-  });
+  };
+  cluster.on('message', answer);
+  for (const [worker, m] of held) answer(worker, m);
 }

@@ -25,6 +25,28 @@ function sample(text: string, name: string, labels: string): number | undefined 
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
 }
 
+/** The service from source with `workers` workers on the test schema; `listening(n)` waits for n workers. */
+async function startService(workers: number) {
+  const port = await freePort();
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WEB_CONCURRENCY: String(workers), DATABASE_URL: url.toString(), LOG_LEVEL: 'info' },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const until = Date.now() + 90_000;
+  const listening = async (n: number) => {
+    while ((out.match(/pumpcheck listening/g) ?? []).length < n) {
+      if (Date.now() > until || child.exitCode !== null) throw new Error(`service did not start:\n${out.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  return { child, base: `http://127.0.0.1:${port}`, output: () => out, listening };
+}
+
 describe('metrics across cluster workers', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     const c = new pg.Client({ connectionString: POSTGRES_URL });
@@ -35,23 +57,9 @@ describe('metrics across cluster workers', { timeout: 120_000 }, () => {
   afterAll(() => dropSchema(POSTGRES_URL, schema));
 
   it('two successive scrapes after N requests both read N, with standard process metric names', async () => {
-    const port = await freePort();
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', WEB_CONCURRENCY: '2', DATABASE_URL: url.toString(), LOG_LEVEL: 'info' },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    const { child, base, output, listening } = await startService(2);
     try {
-      const until = Date.now() + 90_000;
-      while ((out.match(/pumpcheck listening/g) ?? []).length < 2) {
-        if (Date.now() > until || child.exitCode !== null) throw new Error(`service did not start:\n${out.slice(-2000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const base = `http://127.0.0.1:${port}`;
+      await listening(2);
       for (let i = 0; i < N; i++) {
         // A new connection per request, so the requests spread over both workers.
         const res = await fetch(`${base}/cds-services/pumpcheck-order-sign`, {
@@ -73,8 +81,21 @@ describe('metrics across cluster workers', { timeout: 120_000 }, () => {
       }
       expect(reads).toEqual([N, N, N, N]);
       // Both workers served requests (otherwise the test would prove nothing about aggregation).
-      const workersSeen = new Set([...out.matchAll(/"worker":(\d+)[^\n]*"serviceId":"pumpcheck-order-sign"/g)].map((m) => m[1]));
+      const workersSeen = new Set([...output().matchAll(/"worker":(\d+)[^\n]*"serviceId":"pumpcheck-order-sign"/g)].map((m) => m[1]));
       expect(workersSeen.size).toBe(2);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it('a scrape right after the worker listens is answered (held while the primary loads its aggregation)', async () => {
+    const { child, base, listening } = await startService(1);
+    try {
+      await listening(1);
+      const res = await fetch(`${base}/metrics`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^process_cpu_seconds_total \d/m);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
