@@ -55,7 +55,10 @@ export interface BuildOptions {
   configuration: { coverageInfo: boolean; guideline: boolean; maxCards: number };
   newUuid: () => string;
   newAssertionId: () => string;
-  /** YYYY-MM-DD */
+  /**
+   * The request day (YYYY-MM-DD): the date of what the response creates (coverage-information, suggested orders). What
+   * a determination found is dated from the day it was evaluated as of (`Determination.asOf`), not from this one.
+   */
   today: string;
   patientRef: string;
 }
@@ -368,12 +371,21 @@ function openNames(det: Determination, status?: CriterionResult['status']): stri
   return [...new Set(open.map((r) => criterionShortName(gapNode(r), 90)))];
 }
 
+/**
+ * The day the determination was evaluated as of (YYYY-MM-DD): the day the engine counted its windows back from, so the
+ * one day a "met from" date is counted from — in the summary and the detail alike, never the clock or the request day.
+ */
+function evaluationDay(det: Determination): string {
+  return det.asOf.slice(0, 10);
+}
+
 /** What is wrong with each unmet top-level requirement, in the words of the leaf that decided it. */
 function unmetPhrases(det: Determination): string[] {
-  if (!det.root) return det.unmet.map((c) => gapPhrases(c)[0]!);
+  const day = evaluationDay(det);
+  if (!det.root) return det.unmet.map((c) => gapPhrases(c, day)[0]!);
   return topLevelRequirements(det.root, 'not-met').map((top) => {
     const leaf = firstOpenLeaf(top, 'not-met');
-    return leaf ? gapPhrases(leaf)[0]! : criterionShortName(top);
+    return leaf ? gapPhrases(leaf, day)[0]! : criterionShortName(top);
   });
 }
 
@@ -390,7 +402,7 @@ function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: 
     sentences.push(
       hook === 'select'
         ? `**What this order will need**${under}: everything is already on file.`
-        : `**All criteria documented**${under} as of ${det.asOf.slice(0, 10)}${n > 0 ? ` (${plural(n, 'requirement', 'requirements')} met)` : ''}.`,
+        : `**All criteria documented**${under} as of ${evaluationDay(det)}${n > 0 ? ` (${plural(n, 'requirement', 'requirements')} met)` : ''}.`,
     );
     return sentences.join(' ');
   }
@@ -408,8 +420,9 @@ function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: 
   }
   sentences.push(...nextSteps);
   // Time-based criteria: the date from which they will be met (the order can be signed again then).
+  const day = evaluationDay(det);
   for (const leaf of det.unmet) {
-    const from = metFromDate(leaf, ctx.today);
+    const from = metFromDate(leaf, day);
     if (from) sentences.push(`${md(capitalise(criterionShortName(leaf, 60)))} will be met from ${from}.`);
   }
   const qUrl = p?.questionnaireId ? formLink(ctx, p.questionnaireId) : undefined;
@@ -423,7 +436,7 @@ function lead(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSteps: 
   else if (form) sentences.push(`Answer the open questions in the ${mdLink('documentation form', qUrl)}${again}.`);
   else if (data) sentences.push(`Add what is missing to the record (results, notes or history)${again}.`);
   if (det.outcome === 'not-covered' && hook === 'sign') {
-    if (nextSteps.length === 0 && !det.unmet.some((l) => metFromDate(l, ctx.today))) {
+    if (nextSteps.length === 0 && !det.unmet.some((l) => metFromDate(l, day))) {
       sentences.push(`If the record is wrong, correct it and sign again; otherwise ${payer} is expected to deny this order as written.`);
     }
     if (p?.liabilityNotice) sentences.push(md(p.liabilityNotice));
@@ -445,6 +458,7 @@ function detailFor(det: Determination, ctx: Ctx, hook: 'sign' | 'select', nextSt
     const notCovered = det.outcome === 'not-covered';
     const { list, met, notApplicable, hidden } = openChecklist(det.root, {
       ...(notCovered ? { only: 'not-met' as const } : {}),
+      day: evaluationDay(det),
       // A bare question (an attestation leaf) is covered by the lead's "answer the open questions on the form"; a
       // requirement the record or the form can meet says so on its line.
       annotate: (c) =>
@@ -506,7 +520,7 @@ function findingSummary(det: Determination): string {
   if (first) {
     // Not covered: the other reasons it is not covered count; undocumented items cannot change it and do not.
     const extra = openNames(det, det.outcome === 'not-covered' ? 'not-met' : undefined).length - 1;
-    return composeSummary(`${short}: `, gapPhrases(first).map(lowerFirst), extra > 0 ? `(+${plural(extra, 'more gap', 'more gaps')})` : '');
+    return composeSummary(`${short}: `, gapPhrases(first, evaluationDay(det)).map(lowerFirst), extra > 0 ? `(+${plural(extra, 'more gap', 'more gaps')})` : '');
   }
   if (det.undocumented.length > 0) return undocumentedSummary(det, 'sign');
   if (det.policy) return fitSummary(`${short}: not covered as ordered under ${policyPhrase(det.policy)}`);
@@ -535,7 +549,7 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
   const lead = det.undocumented.find((c) => c.retest || c.finding?.code === 'not-addressed');
   if (lead) {
     const more = det.undocumented.length - 1;
-    return composeSummary(`${short}: `, gapPhrases(lead).map(lowerFirst), more > 0 ? `(+${plural(more, 'more gap', 'more gaps')})` : '');
+    return composeSummary(`${short}: `, gapPhrases(lead, evaluationDay(det)).map(lowerFirst), more > 0 ? `(+${plural(more, 'more gap', 'more gaps')})` : '');
   }
   if (names.length === 1) {
     // A failed alternative explains why documentation is needed ("glucose log averages 2/day": CGM use would do).
@@ -547,7 +561,7 @@ function undocumentedSummary(det: Determination, hook: 'sign' | 'select'): strin
       return parent?.op === 'anyOf' ? (parent.children ?? []).filter((k) => k !== g && k.status === 'not-met') : [];
     });
     const failed = det.unmet.find((u) => gaps.some((g) => contains(g, u))) ?? siblings[0];
-    const context = failed ? gapPhrases(failed).map(lowerFirst) : [];
+    const context = failed ? gapPhrases(failed, evaluationDay(det)).map(lowerFirst) : [];
     const candidates =
       hook === 'sign'
         ? [

@@ -46,7 +46,7 @@ describe('summaries from whole phrases', () => {
   it('takes the longest phrase that fits, then a shorter whole one — never a cut', () => {
     const long = 'fasting C-peptide 187.5% of the lower limit (> 110%); creatinine clearance 92 mL/min > 50, so the 200% limit does not apply';
     const c = leaf('cp', 'not-met', 'Fasting C-peptide ≤ 110%', { reason: long });
-    const phrases = gapPhrases(c);
+    const phrases = gapPhrases(c, '2026-04-01');
     expect(phrases[0]).toBe(long);
     expect(phrases[1]).toBe('fasting C-peptide 187.5% of the lower limit (> 110%)');
     const s = composeSummary('Insulin pump E0784: ', phrases, '(+1 more gap)');
@@ -57,7 +57,7 @@ describe('summaries from whole phrases', () => {
 
   it('names an answered attestation by its criterion, never by its linkId', () => {
     const c = { ...attestedNo('practitioner-csii-team', 'Practitioner works with a CSII team'), label: 'CSII team attestation' };
-    expect(gapPhrases(c)[0]).toBe('CSII team attestation: answered “no”');
+    expect(gapPhrases(c, '2026-04-01')[0]).toBe('CSII team attestation: answered “no”');
   });
 
   it('lists names with "and", counting the rest', () => {
@@ -82,6 +82,14 @@ describe('metFromDate: when a time-based criterion will be met', () => {
     expect(metFromDate(leaf('x', 'not-met', 'x'), '2026-04-01')).toBeUndefined();
     expect(metFromDate(tooShort({ since: 'soon', needSince: '2025-10-01', minMonths: 6 }), '2026-04-01')).toBeUndefined();
   });
+  it('is named in a summary phrase counted from the evaluation day given, not from the clock', () => {
+    // Evaluated as of 2020-01-15, years before any clock this runs on: 6 months back is 2019-07-15. Counted from a
+    // month later the same finding would give 2020-05-01, and from the clock no date at all (it would be past).
+    const c = { ...tooShort({ since: '2019-10-01', needSince: '2019-07-15' }), reason: 'on MDI since 2019-10-01: less than 6 months' };
+    expect(gapPhrases(c, '2020-01-15')[0]).toBe('on MDI since 2019-10-01: less than 6 months: met from 2020-04-01');
+    expect(gapPhrases(c, '2020-02-15')[0]).toBe('on MDI since 2019-10-01: less than 6 months: met from 2020-05-01');
+    expect(gapPhrases(c, undefined)[0]).toBe('on MDI since 2019-10-01: less than 6 months');
+  });
 });
 
 describe('decisive card detail', () => {
@@ -100,6 +108,17 @@ describe('decisive card detail', () => {
       { ...leaf('mdi', 'not-met', 'MDI for at least 6 months', { reason: 'on MDI since 2025-12-15: less than 6 months' }), label: 'MDI ≥ 6 months', finding: { kind: 'medication', code: 'too-short', values: { since: '2025-12-15', needSince: '2025-10-01', minMonths: 6 } } },
     ]);
     expect(build(root).detail).toContain('MDI ≥ 6 months will be met from 2026-06-15.');
+  });
+
+  it('dates "met from" in the summary and the detail alike, from the day the determination was evaluated as of', () => {
+    // Evaluated as of the order date 2020-01-15 (years before any clock this runs on), answered on a later request day
+    // (a replay): one date in both places, counted from the evaluation day — not from the clock, not from the request.
+    const root = group('root', 'allOf', 'All', [
+      { ...leaf('mdi', 'not-met', 'MDI for at least 6 months', { reason: 'on MDI since 2019-10-01: less than 6 months' }), label: 'MDI ≥ 6 months', finding: { kind: 'medication', code: 'too-short', values: { since: '2019-10-01', needSince: '2019-07-15' } } },
+    ]);
+    const card = build(root, { today: '2020-02-15' }, { asOf: '2020-01-15' });
+    expect(card.summary).toContain('less than 6 months: met from 2020-04-01');
+    expect(card.detail).toContain('MDI ≥ 6 months will be met from 2020-04-01.');
   });
 
   it('never offers the form next to a question answered "no"; offers it where an answer is missing', () => {

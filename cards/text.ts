@@ -290,6 +290,8 @@ export interface OpenChecklistOptions {
   maxDepth?: number;
   /** List only requirements of this status (a not-covered card lists what is not met); the others are counted. */
   only?: 'not-met' | 'not-documented';
+  /** The day the determination was evaluated as of (YYYY-MM-DD): what a "met from" date is counted from. */
+  day?: string;
 }
 
 /** The reason a node is open: its own, else (a `not`/`firstDocumented` node) the deciding child's. */
@@ -331,7 +333,7 @@ export function openChecklist(root: CriterionResult, options: OpenChecklistOptio
     let reason = expand || unanswered ? undefined : openReason(c);
     if (!expand && !reason && group) {
       const decider = firstOpenLeaf(c, c.status);
-      if (decider) reason = openReason(decider) ?? gapPhrases(decider)[0];
+      if (decider) reason = openReason(decider) ?? gapPhrases(decider, options.day)[0];
     }
     if (reason) pieces.push(md(reason));
     else if (!group && !unanswered) {
@@ -381,8 +383,12 @@ export function firstOpenLeaf(node: CriterionResult, status: CriterionResult['st
 /** Kinds whose finding text does not name what it is about ("answered no"): a summary names the criterion first. */
 const SUBJECTLESS_KINDS = new Set(['attestation', 'order-element']);
 
-/** Ways to name a leaf's gap in a summary, longest (most informative) first; each one a whole phrase. */
-export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
+/**
+ * Ways to name a leaf's gap in a summary, longest (most informative) first; each one a whole phrase. `day` is the day
+ * the determination was evaluated as of (YYYY-MM-DD), never the clock: a "met from" date counted from another day
+ * would disagree with the card's detail (without a day, no such phrase).
+ */
+export function gapPhrases(c: CriterionResult, day: string | undefined, as?: CriterionResult): string[] {
   // A `not` that fails states the prohibition in its own text ("Heparin by home infusion pump is not covered …"): the
   // policy author's sentence, then its first clause, not the opposite leaf below it.
   if (c.op === 'not' && c.status === 'not-met' && !as) {
@@ -393,7 +399,7 @@ export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
   // A firstDocumented/not node speaks through the part that decided it, under its own name.
   if ((c.op === 'firstDocumented' || c.op === 'not') && c.children?.length) {
     const decider = c.children.find((k) => k.status !== 'not-documented') ?? c.children[0]!;
-    return gapPhrases(decider, as ?? c);
+    return gapPhrases(decider, day, as ?? c);
   }
   const name = criterionShortName(as ?? c, 60);
   const out: string[] = [];
@@ -408,7 +414,7 @@ export function gapPhrases(c: CriterionResult, as?: CriterionResult): string[] {
     } else if (reason) out.push(`${name}: ${reason}`);
   } else if (reason) {
     // A treatment in use for too short a time: the day from which it will be met, when the order is the anchor.
-    const from = metFromDate(c, new Date().toISOString().slice(0, 10));
+    const from = day ? metFromDate(c, day) : undefined;
     if (from) out.push(`${reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '')}: met from ${from}`);
     out.push(reason);
     // The first clause alone ("fasting C-peptide 187.5% of the lower limit (> 110%)") when the whole does not fit.
@@ -461,16 +467,17 @@ export function daysBetween(a: string, b: string): number {
 
 /**
  * For a leaf not met only because not enough time has passed (a treatment in use since X, needed since Y), the date
- * from which it will be met: X plus the time the criterion asks for.
+ * from which it will be met: X plus the time the criterion asks for. `asOf` is the day the determination was evaluated
+ * as of (Y was counted back from it), so the date is only ever one after that day.
  */
-export function metFromDate(c: CriterionResult, today: string): string | undefined {
+export function metFromDate(c: CriterionResult, asOf: string): string | undefined {
   const f = c.finding;
   if (!f || c.status !== 'not-met' || f.kind !== 'medication' || f.code !== 'too-short') return undefined;
-  // Only for a window that ends on the order date (an anchor such as "pump start" is not today's clock).
+  // Only for a window that ends on the order date (one ending at an anchor such as "pump start" never moves later).
   if (f.window?.anchor && f.window.anchor !== 'order-date') return undefined;
   const since = String(f.values?.since ?? '');
   const needSince = String(f.values?.needSince ?? '');
-  const day = today.slice(0, 10);
+  const day = asOf.slice(0, 10);
   const minMonths = Number(f.values?.minMonths);
   if (/^\d{4}-\d{2}-\d{2}/.test(since) && Number.isInteger(minMonths) && minMonths > 0) {
     const date = addMonthsIso(since.slice(0, 10), minMonths);

@@ -379,6 +379,22 @@ describe('HbA1c during the MDI period', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
+// A time-based gap is dated from the day the order was evaluated as of (its authoredOn), in the summary and the detail
+// alike: not from the request day, nor the clock of the machine that answers.
+
+describe('the day a too-short MDI will be met', () => {
+  it('summary and detail name one date, counted from the order date 2026-04-01 whatever the day of the request', async () => {
+    const s = scenarioBySlug('mdi-under-6-months');
+    const c = await sign(s, 'prefetch');
+    expect(c.status).toBe(200);
+    const decisive = cardsFor(c, s.primaryOrderRef)[0]!;
+    // 4 injections/day since 2025-12-15, and the policy asks for 6 months before the order: met from 2026-06-15.
+    expect(decisive.summary).toContain('met from 2026-06-15');
+    expect(decisive.detail).toContain('will be met from 2026-06-15.');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
 // Continued coverage for a patient who qualified through the MDI pathway: the initial criteria are read as of pump
 // initiation ("at least 6 months prior to initiation of the insulin pump"), not as of the refill date.
 
