@@ -1,0 +1,159 @@
+// docs/rules/*.md name criterion ids so that cards, the policy report and tests can be traced back to the rule sheets
+// (docs/rules/README.md, "Criterion id"). Several ids were renamed while the policies were encoded and the sheets kept
+// the old names; this test keeps them in step: every criterion id a sheet names is the id of a node some policy uses
+// (criteria or definitions, fragments included), or that place in the sheet says the rule is "not encoded".
+//
+// What counts as a named criterion id:
+// - every `id` in a table column whose header starts with "Criterion" (the rule tables, csii's decision table);
+// - any other `id` in a sheet that carries an area prefix (ext-, ind1-, v-, vA-, excl-, edit-, impl-, uhc-, nw-, csii-)
+//   and is not another kind of name: a value set, a questionnaire or one of its linkIds, a policy, a fragment, or an
+//   attestation item the sheets themselves propose (`attest:<linkId>`, the "Attestation items" / "Questionnaire items"
+//   sections).
+// An id is marked when the words "not encoded" follow it in the same table cell or line, e.g.
+// "`nw-state-quantity-limits` — not encoded (docs/COVERAGE.md G18)". Each place that names the id needs the mark.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { QuestionnaireItem } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../src/config.js';
+import { allFacts } from '../src/policy/facts/index.js';
+import { loadPolicySet, type PolicySet } from '../src/policy/loader.js';
+import { policyCriteria } from './support/policy-criteria.js';
+
+const SHEETS_DIR = path.join(projectRoot, 'docs', 'rules');
+const AREA_PREFIX = /^(?:ext|ind\d*|v[A-J]?|excl|edit|impl|uhc|nw|csii)-[a-z0-9][a-z0-9-]*$/;
+const NOT_ENCODED = /^\s*(?:[—–:(-]\s*)?not encoded\b/i;
+const CODE = /`([^`]+)`/g;
+
+interface NamedId {
+  id: string;
+  /** `sheet.md:line`. */
+  where: string;
+  /** From a "Criterion" column (else named in prose or another column). */
+  column: boolean;
+  notEncoded: boolean;
+}
+
+/** Table cells of a markdown row, or undefined for a line that is not one. */
+function cells(line: string): string[] | undefined {
+  const t = line.trim();
+  if (!t.startsWith('|') || !t.endsWith('|')) return undefined;
+  return t.slice(1, -1).split('|');
+}
+
+/** Every backticked token of `text` with whether "not encoded" follows it there. */
+function codeSpans(text: string): { token: string; notEncoded: boolean }[] {
+  return [...text.matchAll(CODE)].map((m) => ({ token: m[1]!, notEncoded: NOT_ENCODED.test(text.slice(m.index! + m[0].length)) }));
+}
+
+/**
+ * The criterion ids one sheet names (see the header comment), and the linkIds it proposes as attestation items.
+ * `isOtherName` tells value sets, questionnaires, linkIds, policies and fragments apart from criterion ids.
+ */
+function namedIds(file: string, text: string, isOtherName: (token: string) => boolean): NamedId[] {
+  const lines = text.split('\n');
+  const proposedItems = new Set<string>();
+  let section = '';
+  for (const line of lines) {
+    if (line.startsWith('#')) section = line;
+    for (const m of line.matchAll(/`attest:([^`]+)`/g)) proposedItems.add(m[1]!);
+    if (/attestation items|questionnaire items/i.test(section)) for (const { token } of codeSpans(line)) proposedItems.add(token);
+  }
+
+  const out: NamedId[] = [];
+  let criterionColumn = -1;
+  let inTable = false;
+  lines.forEach((line, i) => {
+    const where = `${file}:${i + 1}`;
+    const row = cells(line);
+    if (!row) {
+      inTable = false;
+      for (const { token, notEncoded } of codeSpans(line)) {
+        if (AREA_PREFIX.test(token) && !isOtherName(token) && !proposedItems.has(token)) out.push({ id: token, where, column: false, notEncoded });
+      }
+      return;
+    }
+    if (!inTable) {
+      inTable = true;
+      criterionColumn = row.findIndex((c) => /^criterion\b/i.test(c.trim()));
+      return;
+    }
+    if (row.every((c) => /^\s*:?-+:?\s*$/.test(c))) return;
+    row.forEach((cell, col) => {
+      for (const { token, notEncoded } of codeSpans(cell)) {
+        if (col === criterionColumn) out.push({ id: token, where, column: true, notEncoded });
+        else if (AREA_PREFIX.test(token) && !isOtherName(token) && !proposedItems.has(token)) out.push({ id: token, where, column: false, notEncoded });
+      }
+    });
+  });
+  return out;
+}
+
+/** Ids of every criterion node of every loaded policy, definitions and included fragments included. */
+function usedCriterionIds(set: PolicySet): Set<string> {
+  const ids = new Set<string>();
+  for (const p of set.policies) {
+    for (const c of policyCriteria(p)) ids.add(c.id);
+    for (const node of Object.values(p.definitions)) for (const c of policyCriteria({ criteria: node })) ids.add(c.id);
+  }
+  return ids;
+}
+
+function otherNames(set: PolicySet): (token: string) => boolean {
+  const names = new Set<string>([...set.policies.map((p) => p.id), ...set.fragments.keys()]);
+  const items = (list: QuestionnaireItem[] | undefined): void => {
+    for (const it of list ?? []) {
+      names.add(it.linkId);
+      items(it.item);
+    }
+  };
+  for (const [id, q] of set.questionnaires) {
+    names.add(id);
+    items(q.item);
+  }
+  return (token) => names.has(token) || set.valueSets.has(token);
+}
+
+describe('rule sheets (docs/rules)', () => {
+  const set = loadPolicySet(path.join(projectRoot, 'policies'), { facts: allFacts });
+  const used = usedCriterionIds(set);
+  const isOther = otherNames(set);
+  const sheets = readdirSync(SHEETS_DIR).filter((f) => f.endsWith('.md') && f !== 'README.md');
+  const named = sheets.flatMap((f) => namedIds(f, readFileSync(path.join(SHEETS_DIR, f), 'utf8'), isOther));
+
+  it('finds the criterion ids of every sheet', () => {
+    for (const f of sheets) expect(named.filter((n) => n.column && n.where.startsWith(`${f}:`)).length, f).toBeGreaterThan(0);
+  });
+
+  it('name only criterion ids a policy uses, or say the rule is not encoded', () => {
+    const stale = named.filter((n) => !used.has(n.id) && !n.notEncoded).map((n) => `${n.where} \`${n.id}\``);
+    expect(stale, `criterion ids no policy uses (rename to the policy's id, or mark "not encoded"):\n${stale.join('\n')}`).toEqual([]);
+  });
+
+  it('mark as not encoded only ids no policy uses', () => {
+    expect(named.filter((n) => n.notEncoded && used.has(n.id)).map((n) => `${n.where} \`${n.id}\``)).toEqual([]);
+  });
+});
+
+describe('namedIds', () => {
+  const sheet = [
+    '| Criterion id | Source | Remedy |',
+    '|---|---|---|',
+    '| `a-criterion` (`b-criterion`) | see `ext-home-setting` and `diabetes-dx` | `attest:vA-item` |',
+    '| `nw-gone` — not encoded (docs/COVERAGE.md G18) | also `edit-gone`, not encoded | — |',
+    '',
+    'Prose naming `impl-old` and `vA-item` and `csii-documentation`.',
+  ].join('\n');
+  const ids = namedIds('s.md', sheet, (t) => t === 'diabetes-dx' || t === 'csii-documentation');
+
+  it('reads the Criterion column and area-prefixed names elsewhere, not value sets, questionnaires or proposed items', () => {
+    expect(ids.map((n) => [n.id, n.where, n.column, n.notEncoded])).toEqual([
+      ['a-criterion', 's.md:3', true, false],
+      ['b-criterion', 's.md:3', true, false],
+      ['ext-home-setting', 's.md:3', false, false],
+      ['nw-gone', 's.md:4', true, true],
+      ['edit-gone', 's.md:4', false, false],
+      ['impl-old', 's.md:6', false, false],
+    ]);
+  });
+});
