@@ -1,13 +1,19 @@
 // Environment → typed, validated configuration. Every variable is listed in the README; a bad value stops the start
 // with a message naming the variable. Defaults are chosen so `npm start` works on a fresh machine.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Project root (works from src/ under tsx and from dist/src/ after a build). */
+/** Project root: the nearest directory above this module with a package.json (src/ under tsx; the bundle's chunk
+ * directory, dist/src/chunks/, after a build). */
 export const projectRoot = (() => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json not found above the service module');
+    dir = up;
+  }
+  return dir;
 })();
 
 export type CrdVersion = '2.0.1' | '2.2';

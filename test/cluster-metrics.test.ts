@@ -1,24 +1,16 @@
 // GET /metrics with WEB_CONCURRENCY=2: whichever worker a scrape reaches, it reads the totals of both workers
 // (aggregated by the primary), and Node's default process metrics keep their standard names.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.js';
 import { dropSchema } from '../src/store/db.js';
 import { POSTGRES_URL } from './store-support.js';
 import { hookBody, minimalPrefetch } from './support/requests.js';
+import { freePort } from '../bench/proc.js';
 
 const schema = `metrics_${process.pid}_${Date.now().toString(36)}`;
 const N = 7;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function sample(text: string, name: string, labels: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));

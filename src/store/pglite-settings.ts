@@ -3,7 +3,7 @@
 // resident in the process afterwards).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../config.js';
 
 /**
  * PostgreSQL settings for the embedded single-session backend. initdb's defaults size shared_buffers at 128 MiB (plus
@@ -24,18 +24,7 @@ export function pgliteStartParams(defaults: readonly string[]): string[] {
   return [...defaults, ...Object.entries(PGLITE_GUCS).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
 }
 
-/** Project root: the nearest ancestor with package.json (src/store under tsx, dist/src/store after a build). */
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the store module');
-    dir = up;
-  }
-  return dir;
-}
-
-export const TEMPLATE_DIR = path.join(projectRoot(), 'assets', 'pglite');
+export const TEMPLATE_DIR = path.join(projectRoot, 'assets', 'pglite');
 export const TEMPLATE_FILE = path.join(TEMPLATE_DIR, 'initdb.tar.gz');
 export const TEMPLATE_MANIFEST = path.join(TEMPLATE_DIR, 'initdb.json');
 
@@ -48,7 +37,7 @@ export interface TemplateManifest {
 
 /** Installed @electric-sql/pglite version. */
 export function installedPgliteVersion(): string {
-  const pkg = path.join(projectRoot(), 'node_modules', '@electric-sql', 'pglite', 'package.json');
+  const pkg = path.join(projectRoot, 'node_modules', '@electric-sql', 'pglite', 'package.json');
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
