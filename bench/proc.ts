@@ -38,6 +38,13 @@ export function procMemory(pid: number): { rssKb: number; hwmKb: number; threads
 }
 
 /** Child pids of `pid` (Linux /proc); empty elsewhere. */
+/** Children, grandchildren …: a service started through `npm start` is npm → sh → node primary → worker. */
+export function descendantPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const c of childPids(pid)) out.push(c, ...descendantPids(c));
+  return out;
+}
+
 export function childPids(pid: number): number[] {
   const out: number[] = [];
   let entries: string[];
@@ -138,6 +145,8 @@ async function waitHttpOk(url: string, timeoutMs: number, child: ChildProcess, p
 
 export interface StartOptions {
   name: string;
+  /** Program to run (default: this Node.js) with `args`. */
+  command?: string;
   args: string[];
   env: Record<string, string>;
   port: number;
@@ -152,7 +161,7 @@ export async function startChild(o: StartOptions): Promise<Child> {
   const fd = openSync(o.logFile, 'a');
   // A clean environment: nothing of the caller's (DATABASE_URL, NODE_OPTIONS ...) leaks into what is measured.
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...o.env, PORT: String(o.port) };
-  const proc = spawn(process.execPath, o.args, { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+  const proc = spawn(o.command ?? process.execPath, o.args, { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const child: Child = {
     name: o.name,
@@ -164,7 +173,7 @@ export async function startChild(o: StartOptions): Promise<Child> {
     async stop() {
       running.delete(child);
       const pid = proc.pid;
-      const workers = pid ? childPids(pid) : [];
+      const workers = pid ? descendantPids(pid) : [];
       if (proc.exitCode === null && pid) {
         const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
         proc.kill('SIGTERM');

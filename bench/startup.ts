@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childPids, cpuMsOf, freePort, procMemory, ROOT, startChild, type Child } from './proc.js';
+import { childPids, cpuMsOf, descendantPids, freePort, procMemory, ROOT, startChild, type Child } from './proc.js';
 import { buildRecord, hookBody } from './records.js';
 import { createIdentity, presign, type BenchIdentity } from './tokens.js';
 
@@ -50,7 +50,8 @@ interface MemSample {
 }
 
 interface StartRun {
-  kind: 'first' | 'later';
+  /** `npm`: a later start through `npm start` (its prestart's up-to-date check and npm itself included). */
+  kind: 'first' | 'later' | 'npm';
   readyMs: number;
   /** CPU time (user + system, all threads) the primary and its worker used until ready: unaffected by other load. */
   cpuMs: number;
@@ -120,12 +121,13 @@ interface Service {
   cpuMs: number;
 }
 
-async function start(o: StartupOptions, identity: BenchIdentity, dataDir: string, tmp: string, label: string): Promise<Service> {
+async function start(o: StartupOptions, identity: BenchIdentity, dataDir: string, tmp: string, label: string, viaNpm = false): Promise<Service> {
   const port = await freePort();
   const t = performance.now();
   const child = await startChild({
     name: `service (${label})`,
-    args: [...o.nodeFlags, path.join(ROOT, 'dist', 'src', 'main.js')],
+    // `npm start`: its prestart (the build, up to date here: a check of the inputs) and npm's own start-up included.
+    ...(viaNpm ? { command: 'npm', args: ['start', '--silent'] } : { args: [...o.nodeFlags, path.join(ROOT, 'dist', 'src', 'main.js')] }),
     env: {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
@@ -146,7 +148,7 @@ async function start(o: StartupOptions, identity: BenchIdentity, dataDir: string
     pollMs: 20,
   });
   const readyMs = performance.now() - t;
-  return { child, readyMs, cpuMs: cpuMsOf([child.proc.pid!, ...childPids(child.proc.pid!)]) };
+  return { child, readyMs, cpuMs: cpuMsOf([child.proc.pid!, ...descendantPids(child.proc.pid!)]) };
 }
 
 /** How the worker said the data directory was opened (its "store ready"/thread log line), if it said. */
@@ -247,6 +249,13 @@ export async function startupBench(o: StartupOptions, log: (s: string) => void):
       await svc.child.stop();
       current = undefined;
     }
+    log('later start through npm start ...');
+    svc = await start(o, identity, dataDir, tmp, 'npm-start', true);
+    current = svc.child;
+    starts.push({ kind: 'npm', readyMs: svc.readyMs, cpuMs: svc.cpuMs, loadAverage: loadAverage(), initialised: initialisedFrom(svc.child.logFile) });
+    log(`  ready in ${Math.round(svc.readyMs)} ms, ${Math.round(svc.cpuMs)} ms CPU`);
+    await svc.child.stop();
+    current = undefined;
   } finally {
     await current?.stop();
     rmSync(tmp, { recursive: true, force: true });
@@ -262,9 +271,11 @@ export async function startupBench(o: StartupOptions, log: (s: string) => void):
   const rss = (xs: MemSample[]) => xs.map((s) => s.worker?.rssMiB ?? NaN);
   const failed = loads.reduce((n, l) => n + (o.requestsPerRound - l.ok), 0);
   const laterCpu = starts.filter((s) => s.kind === 'later').map((s) => s.cpuMs);
+  const npmStart = starts.find((s) => s.kind === 'npm')!;
   const targets = [
     { name: 'first start on a fresh DATA_DIR, to /readyz (node dist; + build)', value: `${r1(first.readyMs / 1000)} s, ${r1(first.cpuMs / 1000)} s CPU${o.buildMs !== undefined ? ` (+ ${r1(o.buildMs / 1000)} s build = ${r1((first.readyMs + o.buildMs) / 1000)} s)` : ''}`, target: '< 10 s', pass: first.readyMs + (o.buildMs ?? 0) < 10_000 },
-    { name: 'later start, to /readyz (median / max of runs)', value: `${r1(median(later) / 1000)} / ${r1(Math.max(...later) / 1000)} s; CPU median ${r1(median(laterCpu) / 1000)} s${o.buildMs !== undefined ? ` (npm start adds the ${r1(o.buildMs / 1000)} s build)` : ''}`, target: '< 2 s', pass: Math.max(...later) < 2_000 },
+    { name: 'later start, to /readyz (median / max of runs)', value: `${r1(median(later) / 1000)} / ${r1(Math.max(...later) / 1000)} s; CPU median ${r1(median(laterCpu) / 1000)} s`, target: '< 2 s', pass: Math.max(...later) < 2_000 },
+    { name: 'later `npm start` (build up to date), to /readyz', value: `${r1(npmStart.readyMs / 1000)} s, ${r1(npmStart.cpuMs / 1000)} s CPU (npm, its prestart check and the service)`, target: '< 2 s', pass: npmStart.readyMs < 2_000 },
     { name: 'worker RSS, idle, settled (every start and every round)', value: `${r1(Math.min(...rss(settled)))}–${r1(Math.max(...rss(settled)))} MiB`, target: '< 250 MiB', pass: Math.max(...rss(settled)) < 250 },
     { name: `worker RSS, ${o.idleAfterReadySeconds} s after ready`, value: `${r1(Math.min(...rss(samples.filter((s) => !settled.includes(s)))))}–${r1(Math.max(...rss(samples.filter((s) => !settled.includes(s)))))} MiB`, target: '< 250 MiB', pass: Math.max(...rss(samples.filter((s) => !settled.includes(s)))) < 250 },
     {
@@ -300,8 +311,8 @@ export async function startupBench(o: StartupOptions, log: (s: string) => void):
   md.push('');
   md.push('| start | to /readyz | CPU until ready (primary + worker, all threads) | data directory | load average (1 / 5 / 15 min) |');
   md.push('|---|---:|---:|---|---|');
-  if (o.buildMs !== undefined) md.push(`| \`npm run build\` (npm start's prestart) | ${r1(o.buildMs / 1000)} s | | | |`);
-  for (const s of out.starts) md.push(`| ${s.kind} | ${r1(s.readyMs / 1000)} s | ${r1(s.cpuMs / 1000)} s | ${s.initialised ?? '?'} | ${s.loadAverage.join(' / ')} |`);
+  if (o.buildMs !== undefined) md.push(`| \`npm run build\` from scratch (npm start's prestart on a fresh clone; later, an up-to-date check) | ${r1(o.buildMs / 1000)} s | | | |`);
+  for (const s of out.starts) md.push(`| ${s.kind === 'npm' ? 'later, `npm start`' : s.kind} | ${r1(s.readyMs / 1000)} s | ${r1(s.cpuMs / 1000)} s | ${s.initialised ?? '?'} | ${s.loadAverage.join(' / ')} |`);
   md.push('');
   md.push(`Later starts: median ${r1(out.laterReadyMs.median / 1000)} s, max ${r1(out.laterReadyMs.max / 1000)} s.`);
   md.push('');

@@ -13,17 +13,45 @@
 // module), pg and undici (loaded only when configured or needed), pino (its transports start worker files by path).
 // Transpile only — type checking is `npm run typecheck` (tsc --noEmit over everything), which CI (.ci/run) runs
 // before the tests. `BUILD_OUTDIR=dir` builds elsewhere (the production-build test), inside the project.
-import { rmSync } from 'node:fs';
+// Nothing to do when the output was built from the same inputs (size and modification time of every source file, the
+// build script, the lock files): a later `npm start` does not rebuild. `--force` rebuilds anyway.
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.resolve(root, process.env.BUILD_OUTDIR || 'dist');
 if (path.relative(root, outdir).startsWith('..')) throw new Error(`BUILD_OUTDIR must be inside the project: ${outdir}`);
 
+const INPUT_DIRS = ['src', 'hooks', 'cards'];
+const INPUT_FILES = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json', 'tsconfig.json', 'scripts/build.mjs'];
+
+function inputsOf(dir) {
+  const out = [];
+  for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...inputsOf(rel));
+    else if (rel.endsWith('.ts')) out.push(rel);
+  }
+  return out;
+}
+
+function fingerprint() {
+  const files = [...INPUT_DIRS.flatMap(inputsOf), ...INPUT_FILES.filter((f) => existsSync(path.join(root, f)))].sort();
+  return files.map((f) => {
+    const st = statSync(path.join(root, f));
+    return `${f} ${st.size} ${st.mtimeMs}`;
+  }).join('\n');
+}
+
+const stampFile = path.join(outdir, '.build-inputs');
+const inputs = fingerprint();
+const upToDate = !process.argv.includes('--force') && existsSync(path.join(outdir, 'src', 'main.js')) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === inputs;
+if (upToDate) process.exit(0);
+
 // Removed files must not linger in the output (nor a stale tsc output).
 rmSync(outdir, { recursive: true, force: true });
+const { build } = await import('esbuild');
 await build({
   absWorkingDir: root,
   entryPoints: { 'src/main': 'src/main.ts', 'src/chunks/pglite-worker': 'src/store/pglite-worker.ts' },
@@ -40,3 +68,4 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+writeFileSync(stampFile, inputs);

@@ -4,7 +4,7 @@
 // worker not found next to the code that loads it, a package that cannot be bundled, a dynamic import (undici at the
 // first fallback query, the primary's metrics aggregation) that fails at run time.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,13 @@ import { freePort } from '../bench/proc.js';
 
 const OUT = path.join('.test-build', `dist-${process.pid}`);
 const METRICS_TOKEN = 'production-build-metrics-token';
+
+/** Removes a test build, and .test-build/ itself once nothing else is in it. */
+function removeBuild(out: string): void {
+  rmSync(path.join(projectRoot, out), { recursive: true, force: true });
+  const parent = path.join(projectRoot, path.dirname(out));
+  if (existsSync(parent) && readdirSync(parent).length === 0) rmSync(parent, { recursive: true, force: true });
+}
 
 describe('the production build (npm run build → node dist/src/main.js)', { timeout: 180_000 }, () => {
   let child: ReturnType<typeof spawn>;
@@ -67,7 +74,7 @@ describe('the production build (npm run build → node dist/src/main.js)', { tim
       await exited;
     }
     await fhir?.close();
-    rmSync(path.join(projectRoot, '.test-build'), { recursive: true, force: true });
+    removeBuild(OUT);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -119,5 +126,23 @@ describe('the production build (npm run build → node dist/src/main.js)', { tim
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).not.toMatch(/"level":(50|60)/);
+  });
+});
+
+describe('npm run build', () => {
+  it('is not rebuilt when nothing it is built from changed (a later npm start), and is with --force', () => {
+    const out = path.join('.test-build', `rebuild-${process.pid}`);
+    const main = path.join(projectRoot, out, 'src', 'main.js');
+    const run = (...args: string[]) => execFileSync(process.execPath, ['scripts/build.mjs', ...args], { cwd: projectRoot, env: { ...process.env, BUILD_OUTDIR: out } });
+    try {
+      run();
+      const built = statSync(main).mtimeMs;
+      run();
+      expect(statSync(main).mtimeMs).toBe(built);
+      run('--force');
+      expect(statSync(main).mtimeMs).toBeGreaterThan(built);
+    } finally {
+      removeBuild(out);
+    }
   });
 });
