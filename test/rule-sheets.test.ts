@@ -11,6 +11,15 @@
 //   sections).
 // An id is marked when the words "not encoded" follow it in the same table cell or line, e.g.
 // "`nw-state-quantity-limits` — not encoded (docs/COVERAGE.md G18)". Each place that names the id needs the mark.
+//
+// The same holds for the two other kinds of names the sheets give to the policy author (`namedLinkIds`,
+// `namedParameters`): an attestation item is a linkId of a shipped questionnaire (policies/questionnaires/), a parameter
+// is declared in some policy's `parameters` (fragments included), or the place says "not encoded".
+// - linkIds: `attest:<linkId>` (`attest:<prefix>*` needs a linkId starting with the prefix), every backticked name in an
+//   "Attestation items" / "Questionnaire items" section, and the names right after "attestation(s)", "attestation
+//   item(s)" or "questionnaire item(s)" (a list joined by commas, "and", "or").
+// - parameters: every backticked camelCase name, except the few that are fields of the policy format, of FHIR or of the
+//   order set (`NOT_PARAMETERS`).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { QuestionnaireItem } from 'fhir/r4';
@@ -24,6 +33,23 @@ const SHEETS_DIR = path.join(projectRoot, 'docs', 'rules');
 const AREA_PREFIX = /^(?:ext|ind\d*|v[A-J]?|excl|edit|impl|uhc|nw|csii)-[a-z0-9][a-z0-9-]*$/;
 const NOT_ENCODED = /^\s*(?:[—–:(-]\s*)?not encoded\b/i;
 const CODE = /`([^`]+)`/g;
+const CAMEL_CASE = /^[a-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*$/;
+/** camelCase names the sheets use that are not parameters. */
+const NOT_PARAMETERS = new Set([
+  // fields of the policy format (docs/POLICY-FORMAT.md)
+  'appliesTo',
+  'billingNote',
+  'notSupplied',
+  'notWithValueSets',
+  // FHIR elements
+  'authoredOn',
+  'boundsDuration',
+  'durationUnit',
+  // order-set field (src/orders)
+  'pumpsOnRecord',
+]);
+const ATTESTATION_ITEMS_SECTION = /attestation items|questionnaire items/i;
+const ATTESTATION_LIST = /\b(?:attestations?(?: items?)?|questionnaire items?)\s+((?:`[^`]+`(?:\s*(?:,|\band\b|\bor\b)\s*)?)+)/gi;
 
 interface NamedId {
   id: string;
@@ -89,6 +115,88 @@ function namedIds(file: string, text: string, isOtherName: (token: string) => bo
   return out;
 }
 
+/** A linkId or parameter name a sheet names. */
+interface NamedName {
+  name: string;
+  /** `sheet.md:line`. */
+  where: string;
+  notEncoded: boolean;
+}
+
+/** The table cells of a line, or the line itself when it is not a table row (the unit a "not encoded" mark is read in). */
+function units(line: string): string[] {
+  return cells(line) ?? [line];
+}
+
+/** The attestation items (questionnaire linkIds) one sheet names (see the header comment). */
+function namedLinkIds(file: string, text: string): NamedName[] {
+  const out: NamedName[] = [];
+  let section = '';
+  text.split('\n').forEach((line, i) => {
+    const where = `${file}:${i + 1}`;
+    if (line.startsWith('#')) {
+      section = line;
+      return;
+    }
+    for (const unit of units(line)) {
+      for (const { token, notEncoded } of codeSpans(unit)) {
+        const attest = /^attest:(.+)$/.exec(token);
+        if (attest) out.push({ name: attest[1]!, where, notEncoded });
+        else if (ATTESTATION_ITEMS_SECTION.test(section)) out.push({ name: token, where, notEncoded });
+      }
+      if (ATTESTATION_ITEMS_SECTION.test(section)) continue;
+      for (const m of unit.matchAll(ATTESTATION_LIST)) {
+        const after = m.index! + m[0].length - m[1]!.length;
+        for (const { token, notEncoded } of codeSpans(unit.slice(after))) {
+          if (unit.slice(after).indexOf(`\`${token}\``) >= m[1]!.length) break;
+          out.push({ name: token, where, notEncoded });
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/** The parameter names one sheet names (see the header comment). */
+function namedParameters(file: string, text: string): NamedName[] {
+  return text.split('\n').flatMap((line, i) =>
+    units(line).flatMap((unit) =>
+      codeSpans(unit)
+        .filter(({ token }) => CAMEL_CASE.test(token) && !NOT_PARAMETERS.has(token))
+        .map(({ token, notEncoded }) => ({ name: token, where: `${file}:${i + 1}`, notEncoded })),
+    ),
+  );
+}
+
+/** Every linkId of every shipped questionnaire. */
+function questionnaireLinkIds(set: PolicySet): Set<string> {
+  const ids = new Set<string>();
+  const items = (list: QuestionnaireItem[] | undefined): void => {
+    for (const it of list ?? []) {
+      ids.add(it.linkId);
+      items(it.item);
+    }
+  };
+  for (const q of set.questionnaires.values()) items(q.item);
+  return ids;
+}
+
+/** Whether `name` is one of `known`; `prefix*` stands for any name starting with the prefix. */
+function isKnown(name: string, known: Set<string>): boolean {
+  if (!name.endsWith('*')) return known.has(name);
+  const prefix = name.slice(0, -1);
+  return [...known].some((k) => k.startsWith(prefix));
+}
+
+/** `sheet:line name` of every name that is neither known nor marked "not encoded", and of every known name so marked. */
+function mismatches(names: NamedName[], known: Set<string>): { stale: string[]; wronglyMarked: string[] } {
+  const show = (n: NamedName): string => `${n.where} \`${n.name}\``;
+  return {
+    stale: names.filter((n) => !n.notEncoded && !isKnown(n.name, known)).map(show),
+    wronglyMarked: names.filter((n) => n.notEncoded && isKnown(n.name, known)).map(show),
+  };
+}
+
 /** Ids of every criterion node of every loaded policy, definitions and included fragments included. */
 function usedCriterionIds(set: PolicySet): Set<string> {
   const ids = new Set<string>();
@@ -119,7 +227,8 @@ describe('rule sheets (docs/rules)', () => {
   const used = usedCriterionIds(set);
   const isOther = otherNames(set);
   const sheets = readdirSync(SHEETS_DIR).filter((f) => f.endsWith('.md') && f !== 'README.md');
-  const named = sheets.flatMap((f) => namedIds(f, readFileSync(path.join(SHEETS_DIR, f), 'utf8'), isOther));
+  const texts = sheets.map((f) => [f, readFileSync(path.join(SHEETS_DIR, f), 'utf8')] as const);
+  const named = texts.flatMap(([f, text]) => namedIds(f, text, isOther));
 
   it('finds the criterion ids of every sheet', () => {
     for (const f of sheets) expect(named.filter((n) => n.column && n.where.startsWith(`${f}:`)).length, f).toBeGreaterThan(0);
@@ -132,6 +241,22 @@ describe('rule sheets (docs/rules)', () => {
 
   it('mark as not encoded only ids no policy uses', () => {
     expect(named.filter((n) => n.notEncoded && used.has(n.id)).map((n) => `${n.where} \`${n.id}\``)).toEqual([]);
+  });
+
+  it('name only attestation items a shipped questionnaire has, or say the item is not encoded', () => {
+    const linkIds = texts.flatMap(([f, text]) => namedLinkIds(f, text));
+    expect(linkIds.length).toBeGreaterThan(0);
+    const { stale, wronglyMarked } = mismatches(linkIds, questionnaireLinkIds(set));
+    expect(stale, `linkIds no questionnaire has (rename to the questionnaire's linkId, or mark "not encoded"):\n${stale.join('\n')}`).toEqual([]);
+    expect(wronglyMarked, 'linkIds marked "not encoded" that a questionnaire has').toEqual([]);
+  });
+
+  it('name only parameters a policy declares, or say the parameter is not encoded', () => {
+    const parameters = texts.flatMap(([f, text]) => namedParameters(f, text));
+    expect(parameters.length).toBeGreaterThan(0);
+    const { stale, wronglyMarked } = mismatches(parameters, new Set(set.policies.flatMap((p) => Object.keys(p.parameters))));
+    expect(stale, `parameters no policy declares (rename to the policy's parameter, or mark "not encoded"):\n${stale.join('\n')}`).toEqual([]);
+    expect(wronglyMarked, 'parameters marked "not encoded" that a policy declares').toEqual([]);
   });
 });
 
@@ -155,5 +280,44 @@ describe('namedIds', () => {
       ['edit-gone', 's.md:4', false, false],
       ['impl-old', 's.md:6', false, false],
     ]);
+  });
+});
+
+describe('namedLinkIds and namedParameters', () => {
+  const sheet = [
+    '| Criterion id | Rule | Remedy |',
+    '|---|---|---|',
+    '| `a-criterion` | attestation `item-a` = yes; attestations `item-b`, `item-c` and `item-d` ≥ `minDays`; `item-e` | `attest:item-f`, `attest:item-g*` |',
+    '| `b-criterion` | parameter `oldName` — not encoded (reason); `appliesTo` of the policy | `attest:item-h` — not encoded (reason) |',
+    '',
+    '## Attestation items (for the policy author)',
+    '',
+    '`item-i` (decimal), `item-j`.',
+  ].join('\n');
+
+  it('reads attest:, the names after "attestation(s)" and the Attestation items section', () => {
+    expect(namedLinkIds('s.md', sheet).map((n) => [n.name, n.where, n.notEncoded])).toEqual([
+      ['item-a', 's.md:3', false],
+      ['item-b', 's.md:3', false],
+      ['item-c', 's.md:3', false],
+      ['item-d', 's.md:3', false],
+      ['item-f', 's.md:3', false],
+      ['item-g*', 's.md:3', false],
+      ['item-h', 's.md:4', true],
+      ['item-i', 's.md:8', false],
+      ['item-j', 's.md:8', false],
+    ]);
+  });
+
+  it('reads camelCase names other than fields of the format, FHIR or the order set', () => {
+    expect(namedParameters('s.md', sheet).map((n) => [n.name, n.where, n.notEncoded])).toEqual([
+      ['minDays', 's.md:3', false],
+      ['oldName', 's.md:4', true],
+    ]);
+  });
+
+  it('treats prefix* as any linkId with that prefix', () => {
+    expect(isKnown('pain-trial-*', new Set(['pain-trial-relief']))).toBe(true);
+    expect(isKnown('other-use-*', new Set(['pain-trial-relief']))).toBe(false);
   });
 });
