@@ -208,17 +208,7 @@ function usedCriterionIds(set: PolicySet): Set<string> {
 }
 
 function otherNames(set: PolicySet): (token: string) => boolean {
-  const names = new Set<string>([...set.policies.map((p) => p.id), ...set.fragments.keys()]);
-  const items = (list: QuestionnaireItem[] | undefined): void => {
-    for (const it of list ?? []) {
-      names.add(it.linkId);
-      items(it.item);
-    }
-  };
-  for (const [id, q] of set.questionnaires) {
-    names.add(id);
-    items(q.item);
-  }
+  const names = new Set<string>([...set.policies.map((p) => p.id), ...set.fragments.keys(), ...set.questionnaires.keys(), ...questionnaireLinkIds(set)]);
   return (token) => names.has(token) || set.valueSets.has(token);
 }
 
