@@ -22,11 +22,10 @@
 //   order set (`NOT_PARAMETERS`).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { QuestionnaireItem } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.js';
 import { allFacts } from '../src/policy/facts/index.js';
-import { loadPolicySet, type PolicySet } from '../src/policy/loader.js';
+import { loadPolicySet, questionnaireLinkIds, type PolicySet } from '../src/policy/loader.js';
 import { policyCriteria } from './support/policy-criteria.js';
 
 const SHEETS_DIR = path.join(projectRoot, 'docs', 'rules');
@@ -169,16 +168,8 @@ function namedParameters(file: string, text: string): NamedName[] {
 }
 
 /** Every linkId of every shipped questionnaire. */
-function questionnaireLinkIds(set: PolicySet): Set<string> {
-  const ids = new Set<string>();
-  const items = (list: QuestionnaireItem[] | undefined): void => {
-    for (const it of list ?? []) {
-      ids.add(it.linkId);
-      items(it.item);
-    }
-  };
-  for (const q of set.questionnaires.values()) items(q.item);
-  return ids;
+function shippedLinkIds(set: PolicySet): Set<string> {
+  return new Set([...set.questionnaires.values()].flatMap((q) => [...questionnaireLinkIds(q)]));
 }
 
 /** Whether `name` is one of `known`; `prefix*` stands for any name starting with the prefix. */
@@ -208,7 +199,7 @@ function usedCriterionIds(set: PolicySet): Set<string> {
 }
 
 function otherNames(set: PolicySet): (token: string) => boolean {
-  const names = new Set<string>([...set.policies.map((p) => p.id), ...set.fragments.keys(), ...set.questionnaires.keys(), ...questionnaireLinkIds(set)]);
+  const names = new Set<string>([...set.policies.map((p) => p.id), ...set.fragments.keys(), ...set.questionnaires.keys(), ...shippedLinkIds(set)]);
   return (token) => names.has(token) || set.valueSets.has(token);
 }
 
@@ -236,7 +227,7 @@ describe('rule sheets (docs/rules)', () => {
   it('name only attestation items a shipped questionnaire has, or say the item is not encoded', () => {
     const linkIds = texts.flatMap(([f, text]) => namedLinkIds(f, text));
     expect(linkIds.length).toBeGreaterThan(0);
-    const { stale, wronglyMarked } = mismatches(linkIds, questionnaireLinkIds(set));
+    const { stale, wronglyMarked } = mismatches(linkIds, shippedLinkIds(set));
     expect(stale, `linkIds no questionnaire has (rename to the questionnaire's linkId, or mark "not encoded"):\n${stale.join('\n')}`).toEqual([]);
     expect(wronglyMarked, 'linkIds marked "not encoded" that a questionnaire has').toEqual([]);
   });

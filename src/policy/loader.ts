@@ -317,7 +317,8 @@ function readQuestionnaires(dir: string, problems: Problems): Map<string, Questi
   return out;
 }
 
-function questionnaireLinkIds(q: Questionnaire): Set<string> {
+/** Every linkId of a questionnaire, nested items included. */
+export function questionnaireLinkIds(q: Questionnaire): Set<string> {
   const ids = new Set<string>();
   const walk = (items: QuestionnaireItem[] | undefined): void => {
     for (const it of items ?? []) {
