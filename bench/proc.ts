@@ -37,7 +37,6 @@ export function procMemory(pid: number): { rssKb: number; hwmKb: number; threads
   }
 }
 
-/** Child pids of `pid` (Linux /proc); empty elsewhere. */
 /** Children, grandchildren …: a service started through `npm start` is npm → sh → node primary → worker. */
 export function descendantPids(pid: number): number[] {
   const out: number[] = [];
@@ -45,6 +44,7 @@ export function descendantPids(pid: number): number[] {
   return out;
 }
 
+/** Child pids of `pid` (Linux /proc); empty elsewhere. */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
   let entries: string[];

@@ -43,8 +43,7 @@ S.where = { oneOf: [S.fhirpath, { type: 'array', minItems: 1, items: S.fhirpath 
 
 let collector: CollectedRef[] | undefined;
 
-// These validators run once per policy file, at load: ajv's optimisation pass over the generated code costs more
-// than it could save there (≈ 100 ms of start-up, issue 14); the per-request validators (src/cds/schemas.ts) keep it.
+// Without ajv's optimisation pass, as the policy-file validators (src/policy/schemas.ts says why).
 const ajv = new Ajv2020({ allErrors: true, strict: false, code: { optimize: false } });
 ajv.addKeyword({
   keyword: 'x-ref',
